@@ -1,0 +1,69 @@
+"""Candidate generation: the union of several retrieval sources, remembering who found what."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ranking.index import VectorIndex
+
+SOURCES = ("similar", "popular", "fresh")
+
+
+@dataclass(slots=True)
+class Candidate:
+    key: int
+    # source -> 0-based rank of the paper in that source's list
+    ranks: dict[str, int] = field(default_factory=dict)
+    # source -> that source's own score (cosine similarity, popularity)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_interest: int = 100
+    popular: int = 50
+    fresh: int = 50
+
+
+def gather(
+    index: VectorIndex,
+    interests: np.ndarray,
+    popular: Sequence[tuple[int, float]],
+    fresh: Sequence[int],
+    hidden: Collection[int],
+    limits: Limits = Limits(),
+) -> list[Candidate]:
+    """Merge nearest neighbours of each interest, popular and fresh papers.
+
+    Papers in `hidden` (already saved, dismissed, shown too often) and papers missing
+    from the index (withdrawn, not yet embedded) are left out. The result is in
+    first-found order: similar, then popular, then fresh.
+    """
+    found: dict[int, Candidate] = {}
+
+    def add(source: str, key: int, rank: int, score: float) -> None:
+        if key < 0 or key in hidden or key not in index:
+            return
+        cand = found.setdefault(key, Candidate(key))
+        if rank < cand.ranks.get(source, rank + 1):
+            cand.ranks[source] = rank
+            cand.scores[source] = score
+
+    if len(interests):
+        scores, keys = index.search(interests, limits.per_interest + len(hidden))
+        for row_scores, row_keys in zip(scores, keys, strict=True):
+            kept = 0
+            for score, key in zip(row_scores.tolist(), row_keys.tolist(), strict=True):
+                if kept >= limits.per_interest:
+                    break
+                if key >= 0 and key not in hidden:
+                    add("similar", key, kept, score)
+                    kept += 1
+    for rank, (key, score) in enumerate(popular[: limits.popular]):
+        add("popular", key, rank, score)
+    for rank, key in enumerate(fresh[: limits.fresh]):
+        add("fresh", key, rank, 0.0)
+    return list(found.values())

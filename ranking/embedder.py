@@ -1,0 +1,76 @@
+"""Sentence embeddings of papers and queries with a local sentence-transformers model."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+# Long abstracts add little beyond their start and cost quadratic attention time.
+MAX_CHARS = 3000
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """The text that represents a paper in embedding space."""
+    title, abstract = title.strip(), abstract.strip()
+    text = f"{title}. {abstract}" if abstract else title
+    return text[:MAX_CHARS]
+
+
+def content_hash(title: str, abstract: str) -> str:
+    """Changes exactly when the embedded text changes."""
+    return hashlib.sha256(paper_text(title, abstract).encode()).hexdigest()[:32]
+
+
+def model_fingerprint(model_path: str) -> str:
+    """A short name that changes when the model folder's configuration or weights change."""
+    folder = Path(model_path)
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and not file.name.startswith("."):
+            digest.update(file.relative_to(folder).as_posix().encode())
+            if file.suffix == ".json":
+                digest.update(file.read_bytes())
+            else:
+                digest.update(str(file.stat().st_size).encode())
+    name = folder.name if folder.name != "model" else folder.parent.name
+    return f"{name}-{digest.hexdigest()[:10]}"
+
+
+class Embedder:
+    """Unit-length float32 embeddings from a sentence-transformers model on the CPU.
+
+    Safe to call from several threads: calls are serialised so that a long batch and a
+    search query do not fight over the same cores.
+    """
+
+    def __init__(self, model_path: str, *, threads: int = 1, batch_size: int = 32) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self.model = SentenceTransformer(model_path, device="cpu")
+        self.name = model_fingerprint(model_path)
+        dim = self.model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"cannot tell the embedding size of the model in {model_path}")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, each row of unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)

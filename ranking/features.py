@@ -1,0 +1,97 @@
+"""The ranker's features: one function, used by serving, training and evaluation alike.
+
+Changing `NAMES` changes the feature set: a model trained on other names is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ranking.candidates import SOURCES, Candidate
+
+# A source that did not find the candidate reports this rank.
+MISSING_RANK = 1000.0
+
+NAMES: tuple[str, ...] = (
+    "sim_profile",  # cosine to the weighted mean of the reader's history
+    "sim_max",  # highest cosine to any paper of the history
+    "sim_interest",  # highest cosine to an interest centroid
+    *(f"from_{s}" for s in SOURCES),  # 1 if that source found the candidate
+    *(f"rank_{s}" for s in SOURCES),  # its rank there (MISSING_RANK if not found)
+    "n_sources",
+    "popularity",  # log1p of weighted recent saves and clicks
+    "age_days",  # log1p of days since publication
+    "abstract_chars",  # log1p
+    "history_size",  # log1p of the number of papers the reader likes
+)
+
+
+def names_hash(names: Sequence[str] = NAMES) -> str:
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class PaperFacts:
+    abstract_chars: int
+    published_epoch: float
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What is known about the reader when the feed is built."""
+
+    history_vectors: np.ndarray  # (h, dim) unit vectors of liked papers
+    history_weights: np.ndarray  # (h,)
+    interests: np.ndarray  # (k, dim)
+    now_epoch: float
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    matrix: np.ndarray  # (n, len(NAMES)) float32
+    # For each candidate, the row of the history it is most similar to (-1: no history).
+    nearest_history: np.ndarray
+
+
+def build(
+    candidates: Sequence[Candidate],
+    vectors: np.ndarray,
+    facts: Mapping[int, PaperFacts],
+    context: Context,
+) -> Features:
+    """Feature rows for `candidates` (whose unit vectors are `vectors`, in order)."""
+    n = len(candidates)
+    m = np.zeros((n, len(NAMES)), dtype=np.float32)
+    col = {name: i for i, name in enumerate(NAMES)}
+    nearest = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return Features(m, nearest)
+
+    hist, weights = context.history_vectors, context.history_weights
+    if len(hist):
+        sims = vectors @ hist.T
+        mean = (hist * weights[:, None]).sum(axis=0)
+        mean /= np.linalg.norm(mean) + 1e-12
+        m[:, col["sim_profile"]] = vectors @ mean
+        m[:, col["sim_max"]] = sims.max(axis=1)
+        nearest = sims.argmax(axis=1)
+    if len(context.interests):
+        m[:, col["sim_interest"]] = (vectors @ context.interests.T).max(axis=1)
+
+    for i, cand in enumerate(candidates):
+        for source in SOURCES:
+            rank = cand.ranks.get(source)
+            m[i, col[f"from_{source}"]] = rank is not None
+            m[i, col[f"rank_{source}"]] = MISSING_RANK if rank is None else rank
+        m[i, col["n_sources"]] = len(cand.ranks)
+        m[i, col["popularity"]] = np.log1p(cand.scores.get("popular", 0.0))
+        fact = facts[cand.key]
+        age = max(context.now_epoch - fact.published_epoch, 0.0) / 86_400
+        m[i, col["age_days"]] = np.log1p(age)
+        m[i, col["abstract_chars"]] = np.log1p(fact.abstract_chars)
+    m[:, col["history_size"]] = np.log1p(len(hist))
+    return Features(m, nearest)

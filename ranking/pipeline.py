@@ -1,0 +1,91 @@
+"""The feed pipeline, step by step: profile → candidates → features → score → diversify.
+
+Split in two (`plan`, then `rank`) because the caller fetches the candidates' facts
+(age, text length) from storage in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ranking import features
+from ranking.candidates import Candidate, Limits, gather
+from ranking.diversify import mmr
+from ranking.index import VectorIndex
+from ranking.model import Ranker
+from ranking.profile import Interaction, Profile, build_profile, interests
+
+# The most recent/heaviest liked papers that shape a profile.
+MAX_HISTORY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    profile: Profile
+    history_keys: list[int]  # rows of context.history_vectors
+    context: features.Context
+    candidates: list[Candidate]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    key: int
+    score: float
+    sources: list[str]
+    features: np.ndarray
+    similar_to: int | None  # key of the closest liked paper, for "similar" items
+
+
+def plan(
+    index: VectorIndex,
+    interactions: Iterable[Interaction],
+    popular: Sequence[tuple[int, float]],
+    fresh: Sequence[int],
+    hidden: Collection[int],
+    now_epoch: float,
+    limits: Limits = Limits(),
+) -> Plan:
+    """Build the reader's profile and gather candidates for their feed."""
+    profile = build_profile(interactions)
+    liked = list(profile.weights)[:MAX_HISTORY]
+    present, vectors = index.vectors(liked)
+    history_keys = [k for k, ok in zip(liked, present, strict=True) if ok]
+    history_vectors = vectors[present]
+    weights = np.array([profile.weights[k] for k in history_keys], dtype=np.float32)
+    centroids = interests(history_vectors, weights) if len(history_keys) else np.zeros((0, index.dim))
+    context = features.Context(history_vectors, weights, centroids.astype(np.float32), now_epoch)
+    cands = gather(index, context.interests, popular, fresh, set(hidden) | profile.excluded, limits)
+    return Plan(profile, history_keys, context, cands)
+
+
+def rank(
+    plan: Plan,
+    index: VectorIndex,
+    facts: Mapping[int, features.PaperFacts],
+    ranker: Ranker,
+    k: int,
+    relevance: float = 0.85,
+) -> list[Ranked]:
+    """Score the plan's candidates with `ranker` and pick a diverse top `k`."""
+    cands = [c for c in plan.candidates if c.key in facts]
+    present, vectors = index.vectors([c.key for c in cands])
+    cands = [c for c, ok in zip(cands, present, strict=True) if ok]
+    vectors = vectors[present]
+    built = features.build(cands, vectors, facts, plan.context)
+    scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
+    out = []
+    for i in mmr(scores, vectors, k, relevance):
+        nearest = int(built.nearest_history[i])
+        out.append(
+            Ranked(
+                key=cands[i].key,
+                score=float(scores[i]),
+                sources=list(cands[i].ranks),
+                features=built.matrix[i],
+                similar_to=plan.history_keys[nearest] if nearest >= 0 else None,
+            )
+        )
+    return out

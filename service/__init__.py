@@ -1,0 +1,1 @@
+"""The paperfeed HTTP service, its database access and its command line."""

@@ -1,0 +1,118 @@
+"""The Litestar application: wiring of settings, runtime, routes and error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+from ranking.embedder import Embedder
+from service import runtime as runtime_module
+from service.errors import PaperfeedError
+from service.routes import HANDLERS
+from service.runtime import Runtime
+from service.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is away": the client should retry later.
+DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+def _paperfeed_problem(exc: PaperfeedError) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=exc.status, title=exc.title, detail=exc.message, extra=exc.extra or None
+    )
+
+
+def _http_problem(exc: HTTPException) -> ProblemDetailsException:
+    detail = exc.detail
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            where = f" (at {first['key']})" if first.get("key") else ""
+            detail = f"{first.get('message', detail)}{where}"
+        extra = {"errors": exc.extra}
+    elif isinstance(exc.extra, dict):
+        extra = exc.extra
+    return ProblemDetailsException(
+        status_code=exc.status_code,
+        title=exc.detail if exc.detail != detail else None,
+        detail=detail,
+        extra=extra,
+        headers=exc.headers,
+    )
+
+
+def _database_down(exc: Exception) -> ProblemDetailsException:
+    log.warning("database unavailable: %s", exc)
+    return ProblemDetailsException(
+        status_code=503,
+        title="Service unavailable",
+        detail="The database is not reachable right now; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _unexpected(exc: Exception) -> ProblemDetailsException:
+    log.exception("unhandled error", exc_info=exc)
+    return ProblemDetailsException(
+        status_code=500,
+        title="Internal error",
+        detail="Something went wrong on our side; the server log has the details.",
+    )
+
+
+def provide_runtime(state: State) -> Runtime:
+    runtime: Runtime = state.runtime
+    return runtime
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Litestar:
+    """The app. `embedder` lets tests share one loaded model between apps."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        rt = await runtime_module.start(settings, embedder)
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            await runtime_module.stop(rt)
+
+    problem_map: dict[type[Exception], Any] = {
+        PaperfeedError: _paperfeed_problem,
+        HTTPException: _http_problem,
+        **{exc: _database_down for exc in DATABASE_DOWN},
+        Exception: _unexpected,
+    }
+    return Litestar(
+        route_handlers=HANDLERS,
+        lifespan=[lifespan],
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
+        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(exception_to_problem_detail_map=problem_map))],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="paperfeed",
+            version="0.1.0",
+            description="Personalised research-paper feeds.",
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+    )

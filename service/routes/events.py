@@ -1,0 +1,95 @@
+"""Feedback endpoint: batches of click/save/unsave/dismiss events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import post
+from litestar.status_codes import HTTP_200_OK
+
+from service import wire
+from service.errors import InvalidInput
+from service.runtime import Runtime
+from service.store import EventRow
+
+_EXPECTED_TYPES = ", ".join(wire.EVENT_TYPES)
+
+
+def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
+    """One event, validated; raises ValueError with a reason a person can act on."""
+    kind = raw.get("type")
+    if kind not in wire.EVENT_TYPES:
+        raise ValueError(f"unknown event type {kind!r}; expected one of {_EXPECTED_TYPES}")
+    try:
+        event: wire.Event = msgspec.convert(raw, wire.Event)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+    if event.occurred_at > latest:
+        raise ValueError(
+            f"occurred_at {event.occurred_at.isoformat()} is in the future; "
+            "send the time the event happened, with its timezone"
+        )
+    return event
+
+
+@post("/v1/events", status_code=HTTP_200_OK, tags=["events"])
+async def record_events(data: wire.EventBatch, runtime: Runtime) -> wire.EventBatchResult:
+    """Record up to 1,000 events in one transaction.
+
+    `event_id` is the idempotency key: an event already stored (a retried batch) is
+    counted as a duplicate and changes nothing. Invalid events are rejected one by one
+    with a reason; the valid ones are stored. If none is valid the answer is 422.
+    """
+    skew = timedelta(seconds=runtime.settings.event_clock_skew_seconds)
+    latest = datetime.now(UTC) + skew
+    rows: list[EventRow] = []
+    positions: list[int] = []  # index in the request of each row
+    rejected: list[wire.Rejection] = []
+    repeats = 0
+    seen: set[str] = set()
+    for i, raw in enumerate(data.events):
+        event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+        try:
+            event = decode_event(raw, latest)
+        except ValueError as exc:
+            rejected.append(wire.Rejection(i, event_id, str(exc)))
+            continue
+        if event.event_id in seen:
+            repeats += 1
+            continue
+        seen.add(event.event_id)
+        kind = raw["type"]
+        rows.append(
+            EventRow(
+                event.event_id,
+                event.user_id,
+                event.paper_id,
+                kind,
+                event.occurred_at,
+                event.request_id,
+            )
+        )
+        positions.append(i)
+    stored, unknown = await runtime.store.record_events(rows) if rows else (0, set())
+    for j in sorted(unknown):
+        paper_id = rows[j].paper_id
+        rejected.append(wire.Rejection(positions[j], rows[j].event_id, f"unknown paper_id {paper_id!r}"))
+    valid = len(rows) - len(unknown)
+    if valid == 0 and repeats == 0:
+        raise InvalidInput(
+            "no event in the batch was valid", extra={"rejected": sorted(rejected, key=_index)}
+        )
+    return wire.EventBatchResult(
+        accepted=stored,
+        duplicates=valid - stored + repeats,
+        rejected=sorted(rejected, key=_index),
+    )
+
+
+def _index(r: wire.Rejection) -> int:
+    return r.index
+
+
+HANDLERS = [record_events]

@@ -1,0 +1,107 @@
+"""Reading endpoints: the personal feed, similar papers, semantic search, trending."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import numpy as np
+from litestar import get
+from litestar.params import Parameter
+
+from service import wire
+from service.errors import Gone, InvalidInput, NotFound
+from service.feed import serve_feed
+from service.routes.papers import PaperPath
+from service.runtime import Runtime
+
+UserPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Reader id")]
+Limit = Annotated[int | None, Parameter(ge=1, description="Number of items (default from settings)")]
+
+
+def check_limit(limit: int | None, runtime: Runtime) -> int:
+    s = runtime.settings
+    if limit is None:
+        return s.feed_default_limit
+    if limit > s.feed_max_limit:
+        raise InvalidInput(f"limit must be at most {s.feed_max_limit}, got {limit}")
+    return limit
+
+
+@get("/v1/users/{user_id:str}/feed", tags=["feed"])
+async def get_feed(user_id: UserPath, runtime: Runtime, limit: Limit = None) -> wire.Feed:
+    """The reader's personal feed. A reader with no history gets popular and fresh papers;
+    saved and dismissed papers are never included. Each call is logged as impressions
+    under the returned `request_id`: send it back with the reader's events."""
+    return await serve_feed(runtime, user_id, check_limit(limit, runtime))
+
+
+async def _items(
+    runtime: Runtime, keys: list[int], scores: list[float], reason: wire.Reason
+) -> wire.ItemList:
+    meta = await runtime.store.papers_by_seq(keys)
+    ranked = [(k, s) for k, s in zip(keys, scores, strict=True) if k in meta]
+    return wire.ItemList(
+        items=[
+            wire.Item(meta[k].id, meta[k].title, round(s, 6), position, [reason])
+            for position, (k, s) in enumerate(ranked)
+        ]
+    )
+
+
+def _nearest(runtime: Runtime, query: np.ndarray, k: int, skip: int | None) -> tuple[list[int], list[float]]:
+    scores, keys = runtime.index.search(query, k + 1)
+    pairs = [(int(key), float(score)) for key, score in zip(keys[0], scores[0], strict=True)]
+    pairs = [(key, score) for key, score in pairs if key >= 0 and key != skip][:k]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+@get("/v1/papers/{paper_id:str}/similar", tags=["papers"])
+async def get_similar(paper_id: PaperPath, runtime: Runtime, limit: Limit = None) -> wire.ItemList:
+    """Papers closest in content to this one (empty until the paper has been embedded)."""
+    k = check_limit(limit, runtime)
+    row = await runtime.store.get_paper(paper_id)
+    if row is None:
+        raise NotFound(f"no paper with id {paper_id!r}")
+    if row["withdrawn"]:
+        raise Gone(f"paper {paper_id!r} was withdrawn")
+    present, vectors = runtime.index.vectors([row["seq"]])
+    if not present[0]:
+        return wire.ItemList(items=[])
+    keys, scores = _nearest(runtime, vectors, k, skip=row["seq"])
+    return await _items(runtime, keys, scores, "similar")
+
+
+@get("/v1/search", tags=["papers"])
+async def search_papers(
+    runtime: Runtime,
+    q: Annotated[str, Parameter(min_length=1, max_length=500, description="Free text")],
+    limit: Limit = None,
+) -> wire.ItemList:
+    """Semantic search: papers whose title and abstract are closest in meaning to `q`."""
+    k = check_limit(limit, runtime)
+    if not q.strip():
+        raise InvalidInput("q must contain some text")
+    query = await asyncio.to_thread(runtime.embedder.embed, [q.strip()])
+    keys, scores = _nearest(runtime, query, k, skip=None)
+    return await _items(runtime, keys, scores, "search")
+
+
+@get("/v1/trending", tags=["papers"])
+async def get_trending(
+    runtime: Runtime,
+    days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,
+    limit: Limit = None,
+) -> wire.ItemList:
+    """Papers with the most saves (weight 3) and clicks (weight 1) in the last `days`."""
+    k = check_limit(limit, runtime)
+    rows = await runtime.store.popular(days, k)
+    return wire.ItemList(
+        items=[
+            wire.Item(r["id"], r["title"], float(r["score"]), position, ["popular"])
+            for position, r in enumerate(rows)
+        ]
+    )
+
+
+HANDLERS = [get_feed, get_similar, search_papers, get_trending]

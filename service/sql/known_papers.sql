@@ -1,0 +1,1 @@
+SELECT id FROM papers WHERE id = ANY($1::text[])

@@ -1,0 +1,4 @@
+SELECT seq, id, title, length(abstract) AS abstract_chars,
+       extract(epoch FROM coalesce(published_at, created_at))::float8 AS published_epoch
+FROM papers
+WHERE seq = ANY($1::bigint[])

@@ -1,0 +1,259 @@
+"""The one home of PostgreSQL access. Queries live in `service/sql/*.sql`.
+
+Methods take and return plain values (dataclasses, tuples, numpy arrays); wire types
+stay in the route handlers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import asyncpg
+import msgspec
+import numpy as np
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of `service/sql/<name>.sql`."""
+    return (files("service") / "sql" / f"{name}.sql").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRow:
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published_at: datetime | None
+    url: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertOutcome:
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    withdrawn: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPaper:
+    seq: int
+    id: str
+    title: str
+    abstract: str
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaperMeta:
+    seq: int
+    id: str
+    title: str
+    abstract_chars: int
+    published_epoch: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    event_id: str
+    user_id: str
+    paper_id: str
+    type: str
+    occurred_at: datetime
+    request_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    paper_id: str
+    seq: int
+    type: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Impression:
+    position: int
+    paper_id: str
+    score: float
+    features: list[float]
+
+
+def vector_to_bytes(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def vectors_from_bytes(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
+
+
+class Store:
+    """Async access to the paperfeed database through one connection pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, max_size: int = 10) -> Store:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, command_timeout=60)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1", timeout=2)
+
+    # --- papers ---------------------------------------------------------------------------
+
+    async def upsert_papers(self, rows: Sequence[PaperRow]) -> UpsertOutcome:
+        """Insert new papers and update changed ones in one transaction; withdrawn papers
+        are left alone and reported."""
+        ids = [r.id for r in rows]
+        payload = msgspec.json.encode(
+            [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "abstract": r.abstract,
+                    "authors": r.authors,
+                    "categories": r.categories,
+                    "published_at": r.published_at,
+                    "url": r.url,
+                    "content_hash": r.content_hash,
+                }
+                for r in rows
+            ]
+        ).decode()
+        async with self.pool.acquire() as conn, conn.transaction():
+            withdrawn = {r["id"] for r in await conn.fetch(sql("withdrawn_among"), ids)}
+            changed = await conn.fetch(sql("upsert_papers"), payload)
+        inserted = {r["id"] for r in changed if r["inserted"]}
+        updated = {r["id"] for r in changed if not r["inserted"]}
+        return UpsertOutcome(
+            added=[i for i in ids if i in inserted],
+            updated=[i for i in ids if i in updated],
+            unchanged=[i for i in ids if i not in inserted and i not in updated and i not in withdrawn],
+            withdrawn=[i for i in ids if i in withdrawn],
+        )
+
+    async def get_paper(self, paper_id: str) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(sql("get_paper"), paper_id)
+
+    async def withdraw_paper(self, paper_id: str) -> int | None:
+        """Mark a paper withdrawn; returns its index key, or None if it is unknown."""
+        seq: int | None = await self.pool.fetchval(sql("withdraw_paper"), paper_id)
+        return seq
+
+    async def pending_embeddings(self, model: str, limit: int) -> list[PendingPaper]:
+        rows = await self.pool.fetch(sql("pending_embeddings"), model, limit)
+        return [PendingPaper(**dict(r)) for r in rows]
+
+    async def save_embeddings(
+        self, model: str, papers: Sequence[PendingPaper], vectors: np.ndarray
+    ) -> list[int]:
+        """Store vectors for papers whose text is unchanged; returns the keys to index."""
+        rows = await self.pool.fetch(
+            sql("save_embeddings"),
+            model,
+            [p.id for p in papers],
+            [vector_to_bytes(v) for v in vectors],
+            [p.content_hash for p in papers],
+        )
+        return [r["seq"] for r in rows if r["live"]]
+
+    async def stored_embeddings(
+        self, model: str, dim: int, chunk: int = 10_000
+    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (keys, vectors) chunks of every live paper's current vector."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            cursor = await conn.cursor(sql("stored_embeddings"), model)
+            while rows := await cursor.fetch(chunk):
+                keys = np.array([r["seq"] for r in rows], dtype=np.int64)
+                yield keys, vectors_from_bytes([r["embedding"] for r in rows], dim)
+
+    async def catalogue_counts(self, model: str) -> tuple[int, int]:
+        """(live papers, papers waiting for an embedding)."""
+        row = await self.pool.fetchrow(sql("catalogue_counts"), model, timeout=2)
+        return int(row["live"]), int(row["pending"])
+
+    async def papers_by_seq(self, seqs: Sequence[int]) -> dict[int, PaperMeta]:
+        rows = await self.pool.fetch(sql("papers_by_seq"), list(seqs))
+        return {r["seq"]: PaperMeta(**dict(r)) for r in rows}
+
+    async def fresh(self, limit: int) -> list[int]:
+        return [r["seq"] for r in await self.pool.fetch(sql("fresh"), limit)]
+
+    async def popular(self, days: int, limit: int) -> list[asyncpg.Record]:
+        """Rows of (seq, id, title, score), best first."""
+        return list(await self.pool.fetch(sql("popular"), days, limit))
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def record_events(self, events: Sequence[EventRow]) -> tuple[int, set[int]]:
+        """Store events in one transaction, skipping event_ids already stored.
+
+        Returns (number newly stored, indexes of events naming unknown papers). Events
+        with unknown papers are not stored.
+        """
+        async with self.pool.acquire() as conn, conn.transaction():
+            known = {
+                r["id"]
+                for r in await conn.fetch(sql("known_papers"), list({e.paper_id for e in events}))
+            }
+            unknown = {i for i, e in enumerate(events) if e.paper_id not in known}
+            good = [e for i, e in enumerate(events) if i not in unknown]
+            if not good:
+                return 0, unknown
+            stored = await conn.fetch(
+                sql("insert_events"),
+                [e.event_id for e in good],
+                [e.user_id for e in good],
+                [e.paper_id for e in good],
+                [e.type for e in good],
+                [e.occurred_at for e in good],
+                [e.request_id for e in good],
+            )
+        return len(stored), unknown
+
+    async def user_history(self, user_id: str, limit: int) -> list[HistoryRow]:
+        rows = await self.pool.fetch(sql("user_history"), user_id, limit)
+        return [HistoryRow(**dict(r)) for r in rows]
+
+    async def overshown(self, user_id: str, days: int, max_impressions: int) -> set[int]:
+        rows = await self.pool.fetch(sql("overshown"), user_id, days, max_impressions)
+        return {r["seq"] for r in rows}
+
+    # --- impressions ----------------------------------------------------------------------
+
+    async def log_feed(
+        self,
+        request_id: uuid.UUID,
+        user_id: str,
+        model_version: str,
+        feature_names: Sequence[str],
+        candidates: int,
+        impressions: Sequence[Impression],
+    ) -> None:
+        """Record a served feed and what the ranker saw for each shown paper."""
+        args: list[tuple[Any, ...]] = [
+            (request_id, i.position, user_id, i.paper_id, i.score, i.features) for i in impressions
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                sql("insert_feed"), request_id, user_id, model_version, list(feature_names), candidates
+            )
+            if args:
+                await conn.executemany(sql("insert_impression"), args)

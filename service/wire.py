@@ -1,0 +1,159 @@
+"""Wire types: every request and response body, as msgspec Structs.
+
+Requests forbid unknown fields so that a misspelt field is an error, not a silent default.
+Structs stop at the route handlers: the store and `ranking/` get plain values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+MAX_BATCH = 1000
+
+# arXiv-style ids ("2401.01234", "2401.01234v2") and most other schemes. No "/": ids are
+# path segments (write old arXiv ids as "hep-th_9901001").
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+PaperId = Annotated[
+    str, Meta(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : -", examples=["2401.01234"])
+]
+UserId = Annotated[str, Meta(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : -")]
+EventId = Annotated[
+    str,
+    Meta(pattern=ID_PATTERN, description="Client-made idempotency key, e.g. a UUID"),
+]
+AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a timezone")]
+ShortText = Annotated[str, Meta(max_length=300)]
+
+
+# --- papers -------------------------------------------------------------------------------
+
+
+class PaperIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: PaperId
+    title: Annotated[str, Meta(min_length=1, max_length=1000)]
+    abstract: Annotated[str, Meta(max_length=20_000)] = ""
+    authors: Annotated[list[ShortText], Meta(max_length=1000)] = []
+    categories: Annotated[list[ShortText], Meta(max_length=50)] = []
+    published_at: AwareDatetime | None = None
+    url: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class PaperBatch(Struct, forbid_unknown_fields=True):
+    papers: Annotated[list[PaperIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class Rejection(Struct):
+    index: int
+    id: str | None
+    reason: str
+
+
+class PaperBatchResult(Struct):
+    added: int
+    updated: int
+    unchanged: int
+    rejected: list[Rejection]
+
+
+class Paper(Struct):
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published_at: datetime | None
+    url: str | None
+    embedded: bool
+    withdrawn: bool
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class _EventBase(Struct, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
+    event_id: EventId
+    user_id: UserId
+    paper_id: PaperId
+    occurred_at: AwareDatetime
+    request_id: uuid.UUID | None = None
+
+
+class Click(_EventBase, tag="click"):
+    """The reader opened the paper."""
+
+
+class Save(_EventBase, tag="save"):
+    """The reader saved the paper to their library."""
+
+
+class Unsave(_EventBase, tag="unsave"):
+    """The reader removed the paper from their library."""
+
+
+class Dismiss(_EventBase, tag="dismiss"):
+    """The reader asked not to see the paper again."""
+
+
+Event = Click | Save | Unsave | Dismiss
+EVENT_TYPES = ("click", "save", "unsave", "dismiss")
+
+
+class EventBatch(Struct, forbid_unknown_fields=True):
+    # Decoded one by one (see `service.routes.events`) so that one bad event is rejected
+    # with its reason instead of failing the whole batch.
+    events: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class EventBatchResult(Struct):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+
+
+# --- feeds and lists ----------------------------------------------------------------------
+
+Reason = Literal["similar", "collaborative", "popular", "fresh", "search"]
+
+
+class Item(Struct):
+    paper_id: str
+    title: str
+    score: float
+    position: int
+    reasons: list[Reason]
+    # For "similar": the paper of the reader's history this one is closest to.
+    similar_to: str | None = None
+
+
+class Feed(Struct):
+    request_id: uuid.UUID
+    model_version: str
+    items: list[Item]
+
+
+class ItemList(Struct):
+    items: list[Item]
+
+
+class Health(Struct):
+    status: str
+
+
+class Readiness(Struct):
+    status: Literal["ok", "unavailable"]
+    database: bool
+    index_loaded: bool
+    papers: int
+    indexed: int
+    pending_embeddings: int
+    model_version: str
+    problems: list[str]
+
+
+def encode(obj: object) -> bytes:
+    return msgspec.json.encode(obj)
