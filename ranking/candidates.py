@@ -28,13 +28,16 @@ class Limits:
     fresh: int = 50
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def gather(
     index: VectorIndex,
     interests: np.ndarray,
     popular: Sequence[tuple[int, float]],
     fresh: Sequence[int],
     hidden: Collection[int],
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Candidate]:
     """Merge nearest neighbours of each interest, popular and fresh papers.
 

@@ -54,7 +54,7 @@ class Embedder:
         torch.set_num_threads(threads)
         self.model = SentenceTransformer(model_path, device="cpu")
         self.name = model_fingerprint(model_path)
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         if dim is None:
             raise ValueError(f"cannot tell the embedding size of the model in {model_path}")
         self.dim = int(dim)

@@ -28,28 +28,30 @@ class VectorIndex:
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
-    def upsert(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+    def upsert(self, keys: np.ndarray | list[int], vectors: np.ndarray) -> None:
         """Add vectors, replacing any stored under the same keys."""
-        keys = np.asarray(keys, dtype=np.int64)
+        key_array = np.asarray(keys, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(keys) != len(vectors) or (len(vectors) and vectors.shape[1] != self.dim):
-            raise ValueError(f"expected {len(keys)} vectors of size {self.dim}, got {vectors.shape}")
-        if len(keys) == 0:
+        if len(key_array) != len(vectors) or (len(vectors) and vectors.shape[1] != self.dim):
+            raise ValueError(
+                f"expected {len(key_array)} vectors of size {self.dim}, got {vectors.shape}"
+            )
+        if len(key_array) == 0:
             return
-        if len(set(keys.tolist())) != len(keys):
+        if len(set(key_array.tolist())) != len(key_array):
             raise ValueError("duplicate keys in one upsert")
         with self._lock:
-            present = [k for k in keys.tolist() if k in self._keys]
+            present = [k for k in key_array.tolist() if k in self._keys]
             if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))
-            self._index.add_with_ids(vectors, keys)
-            self._keys.update(keys.tolist())
+                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]
+            self._index.add_with_ids(vectors, key_array)
+            self._keys.update(key_array.tolist())
 
     def remove(self, keys: np.ndarray | list[int]) -> None:
         with self._lock:
             present = [int(k) for k in keys if int(k) in self._keys]
             if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))
+                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]
                 self._keys.difference_update(present)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

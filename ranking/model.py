@@ -43,4 +43,6 @@ class HeuristicRanker:
     def score(self, features: np.ndarray) -> np.ndarray:
         age_days = np.expm1(features[:, self._age])
         freshness = np.exp(-age_days / self.FRESH_DAYS)
-        return np.asarray(features @ self._weights + self.FRESH_WEIGHT * freshness, dtype=np.float32)
+        return np.asarray(
+            features @ self._weights + self.FRESH_WEIGHT * freshness, dtype=np.float32
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ranking import features
-from ranking.candidates import Candidate, Limits, gather
+from ranking.candidates import DEFAULT_LIMITS, Candidate, Limits, gather
 from ranking.diversify import mmr
 from ranking.index import VectorIndex
 from ranking.model import Ranker
@@ -46,7 +46,7 @@ def plan(
     fresh: Sequence[int],
     hidden: Collection[int],
     now_epoch: float,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Plan:
     """Build the reader's profile and gather candidates for their feed."""
     profile = build_profile(interactions)
@@ -55,7 +55,9 @@ def plan(
     history_keys = [k for k, ok in zip(liked, present, strict=True) if ok]
     history_vectors = vectors[present]
     weights = np.array([profile.weights[k] for k in history_keys], dtype=np.float32)
-    centroids = interests(history_vectors, weights) if len(history_keys) else np.zeros((0, index.dim))
+    centroids = (
+        interests(history_vectors, weights) if len(history_keys) else np.zeros((0, index.dim))
+    )
     context = features.Context(history_vectors, weights, centroids.astype(np.float32), now_epoch)
     cands = gather(index, context.interests, popular, fresh, set(hidden) | profile.excluded, limits)
     return Plan(profile, history_keys, context, cands)

@@ -47,7 +47,9 @@ def build_profile(interactions: Iterable[Interaction], half_life_days: float = 3
         elif event.kind == "dismiss":
             dismissed.add(event.key)
         elif event.kind == "click":
-            weight[event.key] = weight.get(event.key, 0.0) + _decayed("click", event, half_life_days)
+            weight[event.key] = weight.get(event.key, 0.0) + _decayed(
+                "click", event, half_life_days
+            )
     for key, age in saved.items():
         if age is not None:
             save = Interaction(key, "save", age)
@@ -59,7 +61,7 @@ def build_profile(interactions: Iterable[Interaction], half_life_days: float = 3
 
 
 def _decayed(kind: str, event: Interaction, half_life_days: float) -> float:
-    return WEIGHTS[kind] * 0.5 ** (max(event.age_days, 0.0) / half_life_days)
+    return float(WEIGHTS[kind] * 0.5 ** (max(event.age_days, 0.0) / half_life_days))
 
 
 def interests(

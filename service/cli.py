@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -16,7 +16,7 @@ from service.settings import Settings, SettingsError, load_settings
 T = TypeVar("T")
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
@@ -42,7 +42,9 @@ def main() -> None:
 
     Configuration comes from PAPERFEED_* environment variables (see the README).
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command()
@@ -119,7 +121,9 @@ def embed() -> None:
 
         assert isinstance(store, Store)
         _, pending = await store.catalogue_counts(embedder.name)
-        worker = EmbeddingWorker(store, embedder, VectorIndex(embedder.dim), settings.embed_batch_size)
+        worker = EmbeddingWorker(
+            store, embedder, VectorIndex(embedder.dim), settings.embed_batch_size
+        )
         done = 0
         with tqdm(total=pending, desc="embed", unit=" papers") as bar:
             while n := await worker.embed_batch():

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 import faiss
+from litestar.di import NamedDependency
 
 from ranking.embedder import Embedder
 from ranking.index import VectorIndex
@@ -31,9 +32,15 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+# How handlers ask for the runtime: `runtime: RuntimeDep`.
+RuntimeDep = NamedDependency[Runtime]
+
+
 def load_embedder(settings: Settings) -> Embedder:
     return Embedder(
-        settings.resolved_model_path(), threads=settings.threads, batch_size=settings.embed_batch_size
+        settings.resolved_model_path(),
+        threads=settings.threads,
+        batch_size=settings.embed_batch_size,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -29,7 +30,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Folder of a sentence-transformers model; empty means the packaged all-MiniLM-L6-v2.
     embedding_model_path: str | None = None
     embed_batch_size: int = 32
-    # Seconds between looks for papers to embed that other processes (e.g. `paperfeed ingest`) added.
+    # Seconds between looks for papers that other processes (`paperfeed ingest`) added.
     embed_poll_seconds: float = 2.0
     # CPU threads for torch and FAISS in this process.
     threads: int = 1
@@ -40,7 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     feed_max_limit: int = 100
     # How far in the future an event's `occurred_at` may be (client clocks drift).
     event_clock_skew_seconds: int = 300
-    # A paper shown this many times to a reader in `impression_window_days` without a click is hidden.
+    # A paper shown this many times to a reader within `impression_window_days` is hidden.
     max_impressions_per_paper: int = 5
     impression_window_days: int = 7
     # Days of events that count towards "popular" in the feed.
@@ -60,7 +61,7 @@ def env_name(field: str) -> str:
     return PREFIX + field.upper()
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build `Settings` from `PAPERFEED_*` variables (default: `os.environ`) plus overrides.
 
     Unknown `PAPERFEED_*` variables are an error, so a typo does not silently fall back
@@ -69,9 +70,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     environ = os.environ if environ is None else environ
     raw: dict[str, object] = {}
     for key, value in environ.items():
-        if key.startswith(PREFIX) and not key.startswith("PAPERFEED_TEST_"):
-            if value != "":  # an empty variable means "use the default"
-                raw[key[len(PREFIX) :].lower()] = value
+        # An empty variable means "use the default"; PAPERFEED_TEST_* belong to the tests.
+        if key.startswith(PREFIX) and not key.startswith("PAPERFEED_TEST_") and value != "":
+            raw[key[len(PREFIX) :].lower()] = value
     raw.update(overrides)
     try:
         return msgspec.convert(raw, Settings, strict=False)

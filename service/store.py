@@ -145,7 +145,9 @@ class Store:
         return UpsertOutcome(
             added=[i for i in ids if i in inserted],
             updated=[i for i in ids if i in updated],
-            unchanged=[i for i in ids if i not in inserted and i not in updated and i not in withdrawn],
+            unchanged=[
+                i for i in ids if i not in inserted and i not in updated and i not in withdrawn
+            ],
             withdrawn=[i for i in ids if i in withdrawn],
         )
 
@@ -253,7 +255,12 @@ class Store:
         ]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                sql("insert_feed"), request_id, user_id, model_version, list(feature_names), candidates
+                sql("insert_feed"),
+                request_id,
+                user_id,
+                model_version,
+                list(feature_names),
+                candidates,
             )
             if args:
                 await conn.executemany(sql("insert_impression"), args)

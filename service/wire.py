@@ -19,7 +19,8 @@ MAX_BATCH = 1000
 # path segments (write old arXiv ids as "hep-th_9901001").
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 PaperId = Annotated[
-    str, Meta(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : -", examples=["2401.01234"])
+    str,
+    Meta(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : -", examples=["2401.01234"]),
 ]
 UserId = Annotated[str, Meta(pattern=ID_PATTERN, description="1-128 of A-Z a-z 0-9 . _ : -")]
 EventId = Annotated[

@@ -7,11 +7,12 @@ from typing import Any
 
 import msgspec
 from litestar import post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from service import wire
 from service.errors import InvalidInput
-from service.runtime import Runtime
+from service.runtime import RuntimeDep
 from service.store import EventRow
 
 _EXPECTED_TYPES = ", ".join(wire.EVENT_TYPES)
@@ -35,7 +36,9 @@ def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
 
 
 @post("/v1/events", status_code=HTTP_200_OK, tags=["events"])
-async def record_events(data: wire.EventBatch, runtime: Runtime) -> wire.EventBatchResult:
+async def record_events(
+    data: JSONBody[wire.EventBatch], runtime: RuntimeDep
+) -> wire.EventBatchResult:
     """Record up to 1,000 events in one transaction.
 
     `event_id` is the idempotency key: an event already stored (a retried batch) is
@@ -75,7 +78,9 @@ async def record_events(data: wire.EventBatch, runtime: Runtime) -> wire.EventBa
     stored, unknown = await runtime.store.record_events(rows) if rows else (0, set())
     for j in sorted(unknown):
         paper_id = rows[j].paper_id
-        rejected.append(wire.Rejection(positions[j], rows[j].event_id, f"unknown paper_id {paper_id!r}"))
+        rejected.append(
+            wire.Rejection(positions[j], rows[j].event_id, f"unknown paper_id {paper_id!r}")
+        )
     valid = len(rows) - len(unknown)
     if valid == 0 and repeats == 0:
         raise InvalidInput(

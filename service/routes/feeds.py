@@ -13,10 +13,12 @@ from service import wire
 from service.errors import Gone, InvalidInput, NotFound
 from service.feed import serve_feed
 from service.routes.papers import PaperPath
-from service.runtime import Runtime
+from service.runtime import Runtime, RuntimeDep
 
 UserPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Reader id")]
-Limit = Annotated[int | None, Parameter(ge=1, description="Number of items (default from settings)")]
+Limit = Annotated[
+    int | None, Parameter(ge=1, description="Number of items (default from settings)")
+]
 
 
 def check_limit(limit: int | None, runtime: Runtime) -> int:
@@ -29,7 +31,7 @@ def check_limit(limit: int | None, runtime: Runtime) -> int:
 
 
 @get("/v1/users/{user_id:str}/feed", tags=["feed"])
-async def get_feed(user_id: UserPath, runtime: Runtime, limit: Limit = None) -> wire.Feed:
+async def get_feed(user_id: UserPath, runtime: RuntimeDep, limit: Limit = None) -> wire.Feed:
     """The reader's personal feed. A reader with no history gets popular and fresh papers;
     saved and dismissed papers are never included. Each call is logged as impressions
     under the returned `request_id`: send it back with the reader's events."""
@@ -49,7 +51,9 @@ async def _items(
     )
 
 
-def _nearest(runtime: Runtime, query: np.ndarray, k: int, skip: int | None) -> tuple[list[int], list[float]]:
+def _nearest(
+    runtime: Runtime, query: np.ndarray, k: int, skip: int | None
+) -> tuple[list[int], list[float]]:
     scores, keys = runtime.index.search(query, k + 1)
     pairs = [(int(key), float(score)) for key, score in zip(keys[0], scores[0], strict=True)]
     pairs = [(key, score) for key, score in pairs if key >= 0 and key != skip][:k]
@@ -57,7 +61,9 @@ def _nearest(runtime: Runtime, query: np.ndarray, k: int, skip: int | None) -> t
 
 
 @get("/v1/papers/{paper_id:str}/similar", tags=["papers"])
-async def get_similar(paper_id: PaperPath, runtime: Runtime, limit: Limit = None) -> wire.ItemList:
+async def get_similar(
+    paper_id: PaperPath, runtime: RuntimeDep, limit: Limit = None
+) -> wire.ItemList:
     """Papers closest in content to this one (empty until the paper has been embedded)."""
     k = check_limit(limit, runtime)
     row = await runtime.store.get_paper(paper_id)
@@ -74,7 +80,7 @@ async def get_similar(paper_id: PaperPath, runtime: Runtime, limit: Limit = None
 
 @get("/v1/search", tags=["papers"])
 async def search_papers(
-    runtime: Runtime,
+    runtime: RuntimeDep,
     q: Annotated[str, Parameter(min_length=1, max_length=500, description="Free text")],
     limit: Limit = None,
 ) -> wire.ItemList:
@@ -89,7 +95,7 @@ async def search_papers(
 
 @get("/v1/trending", tags=["papers"])
 async def get_trending(
-    runtime: Runtime,
+    runtime: RuntimeDep,
     days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,
     limit: Limit = None,
 ) -> wire.ItemList:

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from service import wire
 from service.catalogue import to_row
 from service.errors import Gone, InvalidInput, NotFound
-from service.runtime import Runtime
+from service.runtime import RuntimeDep
 from service.store import PaperRow
 
 PaperPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Paper id")]
 
 
 @post("/v1/papers", status_code=HTTP_200_OK, tags=["papers"])
-async def upsert_papers(data: wire.PaperBatch, runtime: Runtime) -> wire.PaperBatchResult:
+async def upsert_papers(
+    data: JSONBody[wire.PaperBatch], runtime: RuntimeDep
+) -> wire.PaperBatchResult:
     """Add or update up to 1,000 papers. Idempotent by `id`: sending the same paper again
     changes nothing; a changed title or abstract is embedded again. Withdrawn papers and
     repeated ids within a batch are rejected per paper."""
@@ -45,16 +47,19 @@ async def upsert_papers(data: wire.PaperBatch, runtime: Runtime) -> wire.PaperBa
         )
     if outcome.added or outcome.updated:
         runtime.worker.wake()
+    rejected.sort(key=lambda r: r.index)
+    if not (outcome.added or outcome.updated or outcome.unchanged):
+        raise InvalidInput("no paper in the batch was valid", extra={"rejected": rejected})
     return wire.PaperBatchResult(
         added=len(outcome.added),
         updated=len(outcome.updated),
         unchanged=len(outcome.unchanged),
-        rejected=sorted(rejected, key=lambda r: r.index),
+        rejected=rejected,
     )
 
 
 @get("/v1/papers/{paper_id:str}", tags=["papers"])
-async def get_paper(paper_id: PaperPath, runtime: Runtime) -> wire.Paper:
+async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     """One paper, with whether it has been embedded yet."""
     row = await runtime.store.get_paper(paper_id)
     if row is None:
@@ -75,7 +80,7 @@ async def get_paper(paper_id: PaperPath, runtime: Runtime) -> wire.Paper:
 
 
 @delete("/v1/papers/{paper_id:str}", tags=["papers"])
-async def withdraw_paper(paper_id: PaperPath, runtime: Runtime) -> None:
+async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
     """Withdraw a paper: it is never served again. Repeating the call changes nothing."""
     seq = await runtime.store.withdraw_paper(paper_id)
     if seq is None:

@@ -8,7 +8,7 @@ from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from service import wire
-from service.runtime import Runtime
+from service.runtime import RuntimeDep
 
 
 @get("/health", tags=["system"])
@@ -18,7 +18,7 @@ async def get_health() -> wire.Health:
 
 
 @get("/ready", tags=["system"])
-async def get_ready(runtime: Runtime) -> Response[wire.Readiness]:
+async def get_ready(runtime: RuntimeDep) -> Response[wire.Readiness]:
     """Ready to serve: the database answers and the index is loaded. 503 otherwise."""
     problems: list[str] = []
     live = pending = 0
