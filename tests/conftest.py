@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -76,12 +77,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 class AppClient(httpx.AsyncClient):
     """An HTTP client bound to a running app, with a side door to its database."""
 
-    def __init__(self, app: Litestar, base_url: str, database_url: str) -> None:
+    def __init__(self, app: Litestar, base_url: str, database_url: str | None) -> None:
         super().__init__(base_url=base_url, timeout=60)
         self.app = app
         self.database_url = database_url
 
     async def fetchval(self, query: str, *args: Any) -> Any:
+        assert self.database_url, "this app runs its own embedded database"
         conn = await asyncpg.connect(self.database_url)
         try:
             return await conn.fetchval(query, *args)
@@ -90,7 +92,9 @@ class AppClient(httpx.AsyncClient):
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, embedder: Embedder) -> AsyncIterator[AppClient]:
+async def running_app(
+    settings: Settings, embedder: Embedder, expect_database_url: bool = True
+) -> AsyncIterator[AppClient]:
     """The real app served by uvicorn on a free port, in a thread with its own event loop,
     so that concurrent requests really are concurrent."""
     app = create_app(settings, embedder=embedder)
@@ -104,7 +108,7 @@ async def running_app(settings: Settings, embedder: Embedder) -> AsyncIterator[A
             raise RuntimeError("the app failed to start; see the log above")
         await asyncio.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    assert settings.database_url is not None
+    assert expect_database_url == (settings.database_url is not None)
     try:
         async with AppClient(app, f"http://127.0.0.1:{port}", settings.database_url) as client:
             yield client
@@ -214,13 +218,10 @@ async def catalogue(client: AppClient) -> AppClient:
 
 
 def event(
-    event_id: str,
-    user: str,
-    paper: str,
-    kind: str = "save",
-    at: str = "2026-01-01T12:00:00Z",
-    **extra: Any,
+    event_id: str, user: str, paper: str, kind: str = "save", at: str | None = None, **extra: Any
 ) -> dict[str, Any]:
+    """An event as a client sends it; by default it happened an hour ago."""
+    at = at or (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     return {
         "event_id": event_id,
         "user_id": user,

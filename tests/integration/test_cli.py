@@ -1,0 +1,65 @@
+"""`paperfeed ingest` and `paperfeed migrate` as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import topic_papers
+
+PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
+
+
+def run(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": database_url}
+    return subprocess.run([PAPERFEED, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_ingest_reports_added_updated_unchanged_and_rejected(
+    database_url: str, tmp_path: Path
+) -> None:
+    papers = topic_papers()[:3]
+    jsonl = tmp_path / "papers.jsonl"
+    lines = [json.dumps(p) for p in papers]
+    lines += [
+        "{broken json",
+        json.dumps({"id": "no-title"}),
+        json.dumps({"title": "A paper without an id", "abstract": "Gets an id from its title."}),
+        json.dumps(papers[0]),
+    ]
+    jsonl.write_text("\n".join(lines) + "\n")
+
+    first = run(["ingest", str(jsonl)], database_url)
+    assert first.returncode == 1, first.stderr  # some lines were rejected
+    assert "4 added, 0 updated, 0 unchanged, 3 rejected" in first.stdout
+    assert "line 4: not valid JSON" in first.stdout
+    assert "line 5: Object missing required field `title`" in first.stdout
+    assert "line 7: id 'diffusion-0' repeats line 1" in first.stdout
+    assert "ingest" in first.stderr  # the progress bar
+
+    csv = tmp_path / "papers.csv"
+    csv.write_text(
+        "id,title,abstract,authors,published_at\n"
+        f"{papers[0]['id']},{papers[0]['title']},A new abstract.,Ada Lovelace;Alan Turing,2024-05-01\n"
+        f"{papers[1]['id']},{papers[1]['title']},{papers[1]['abstract']},,\n"
+    )
+    second = run(["ingest", str(csv)], database_url)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "0 added, 1 updated, 1 unchanged, 0 rejected" in second.stdout
+
+
+async def test_migrate_is_idempotent(database_url: str) -> None:
+    first = run(["migrate"], database_url)
+    assert "applied 1 migration(s): 0001_init" in first.stdout, first.stderr
+    again = run(["migrate"], database_url)
+    assert "none pending" in again.stdout
+
+
+async def test_bad_configuration_is_a_clear_error(database_url: str) -> None:
+    env = {**os.environ, "PAPERFEED_PORT": "eighty", "PAPERFEED_DATABASE_URL": database_url}
+    result = subprocess.run([PAPERFEED, "migrate"], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "PAPERFEED_PORT" in result.stderr

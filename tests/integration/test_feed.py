@@ -1,0 +1,148 @@
+"""The personal feed: personalisation, exclusions, cold start, impressions, other lists."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ranking.features import NAMES
+from tests.conftest import AppClient, event
+
+
+async def feed(client: AppClient, user: str, limit: int = 12) -> dict[str, Any]:
+    response = await client.get(f"/v1/users/{user}/feed", params={"limit": limit})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [item["paper_id"] for item in body["items"]]
+
+
+async def test_saves_personalise_the_feed(catalogue: AppClient) -> None:
+    saves = [event(f"s{i}", "alice", f"proteins-{i}") for i in range(2)]
+    assert (await catalogue.post("/v1/events", json={"events": saves})).status_code == 200
+
+    alice = await feed(catalogue, "alice", limit=4)
+    newcomer = await feed(catalogue, "newcomer", limit=4)
+    assert ids(alice) != ids(newcomer)
+    # The two unsaved protein papers come first, each explained by a saved one.
+    assert sorted(ids(alice)[:2]) == ["proteins-2", "proteins-3"]
+    for item in alice["items"][:2]:
+        assert "similar" in item["reasons"]
+        assert item["similar_to"] in {"proteins-0", "proteins-1"}
+    scores = [item["score"] for item in alice["items"]]
+    assert scores[0] >= scores[-1]
+
+
+async def test_saved_and_dismissed_papers_are_never_served(catalogue: AppClient) -> None:
+    events = [
+        event("a", "bob", "rl-0", "save"),
+        event("b", "bob", "rl-1", "dismiss"),
+        event("c", "bob", "rl-2", "save", at="2026-01-01T10:00:00Z"),
+        event("d", "bob", "rl-2", "unsave", at="2026-01-01T11:00:00Z"),
+    ]
+    await catalogue.post("/v1/events", json={"events": events})
+    served = ids(await feed(catalogue, "bob", limit=50))
+    assert not {"rl-0", "rl-1", "rl-2"} & set(served)
+    assert len(served) == 9  # everything else
+
+
+async def test_cold_start_gets_popular_and_fresh_papers(catalogue: AppClient) -> None:
+    clicks = [event(f"k{i}", f"reader{i}", "diffusion-3", "click") for i in range(3)]
+    await catalogue.post("/v1/events", json={"events": clicks})
+    body = await feed(catalogue, "brand-new", limit=5)
+    assert body["model_version"] == "heuristic-1"
+    assert body["items"][0]["paper_id"] == "diffusion-3"
+    assert "popular" in body["items"][0]["reasons"]
+    assert all(set(i["reasons"]) <= {"popular", "fresh"} for i in body["items"])
+    assert len(body["items"]) == 5
+
+
+async def test_empty_catalogue_gives_empty_lists(client: AppClient) -> None:
+    assert (await feed(client, "anyone"))["items"] == []
+    for path in ("/v1/trending", "/v1/search?q=anything"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert response.json() == {"items": []}
+
+
+async def test_every_feed_is_logged_as_impressions(catalogue: AppClient) -> None:
+    await catalogue.post("/v1/events", json={"events": [event("s", "carol", "rl-0")]})
+    body = await feed(catalogue, "carol", limit=5)
+    rows = await catalogue.fetchval(
+        """SELECT json_agg(json_build_object('paper', paper_id, 'position', position,
+                  'score', score, 'n', cardinality(features)) ORDER BY position)
+           FROM impressions WHERE request_id = $1""",
+        body["request_id"],
+    )
+    import json
+
+    logged = json.loads(rows)
+    assert [r["paper"] for r in logged] == ids(body)
+    assert [r["position"] for r in logged] == list(range(5))
+    assert all(r["n"] == len(NAMES) for r in logged)
+    for r, item in zip(logged, body["items"], strict=True):
+        assert abs(r["score"] - item["score"]) < 1e-4
+    names = await catalogue.fetchval(
+        "SELECT feature_names FROM feeds WHERE request_id = $1", body["request_id"]
+    )
+    assert tuple(names) == NAMES
+
+
+async def test_papers_shown_too_often_are_rested(catalogue: AppClient) -> None:
+    # max_impressions_per_paper is 5: after five feeds the same top papers make way.
+    first = ids(await feed(catalogue, "dave", limit=3))
+    for _ in range(4):
+        await feed(catalogue, "dave", limit=3)
+    later = ids(await feed(catalogue, "dave", limit=3))
+    assert not set(first) & set(later)
+
+
+async def test_similar_search_and_trending(catalogue: AppClient) -> None:
+    similar = (await catalogue.get("/v1/papers/rl-0/similar?limit=3")).json()["items"]
+    assert [i["paper_id"].split("-")[0] for i in similar] == ["rl"] * 3
+    assert "rl-0" not in [i["paper_id"] for i in similar]
+
+    found = (
+        await catalogue.get("/v1/search", params={"q": "protein structure prediction", "limit": 2})
+    ).json()
+    assert found["items"][0]["paper_id"].startswith("proteins-")
+    assert found["items"][0]["reasons"] == ["search"]
+
+    await catalogue.post(
+        "/v1/events",
+        json={"events": [event("t1", "x", "rl-3", "save"), event("t2", "y", "rl-2", "click")]},
+    )
+    trending = (await catalogue.get("/v1/trending?days=365")).json()["items"]
+    assert [(i["paper_id"], i["score"]) for i in trending] == [("rl-3", 3.0), ("rl-2", 1.0)]
+
+
+async def test_concurrent_feeds_all_succeed(catalogue: AppClient) -> None:
+    responses = await asyncio.gather(
+        *(catalogue.get(f"/v1/users/u{i}/feed?limit=5") for i in range(20))
+    )
+    assert [r.status_code for r in responses] == [200] * 20
+    assert len({r.json()["request_id"] for r in responses}) == 20
+
+
+async def test_bad_query_parameters_are_refused(catalogue: AppClient) -> None:
+    cases = [
+        ("/v1/users/alice/feed?limit=0", 400),
+        ("/v1/users/alice/feed?limit=abc", 400),
+        ("/v1/users/alice/feed?limit=101", 422),
+        ("/v1/users/bad%20user/feed", 400),
+        ("/v1/search", 400),
+        ("/v1/search?q=", 400),
+        ("/v1/search?q=%20%20", 422),
+        ("/v1/trending?days=0", 400),
+        ("/v1/trending?days=366", 400),
+        ("/v1/papers/nope/similar", 404),
+        ("/v1/papers/nope", 404),
+    ]
+    for path, status in cases:
+        response = await catalogue.get(path)
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json"), path
+        assert response.json()["detail"], path
