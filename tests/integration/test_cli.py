@@ -13,8 +13,8 @@ from tests.conftest import topic_papers
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 
 
-def run(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERFEED_DATABASE_URL": database_url}
+def run(args: list[str], database_url: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": database_url, **env_vars}
     return subprocess.run([PAPERFEED, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -59,7 +59,6 @@ async def test_migrate_is_idempotent(database_url: str) -> None:
 
 
 async def test_bad_configuration_is_a_clear_error(database_url: str) -> None:
-    env = {**os.environ, "PAPERFEED_PORT": "eighty", "PAPERFEED_DATABASE_URL": database_url}
-    result = subprocess.run([PAPERFEED, "migrate"], env=env, capture_output=True, text=True)
+    result = run(["migrate"], database_url, PAPERFEED_PORT="eighty")
     assert result.returncode != 0
     assert "PAPERFEED_PORT" in result.stderr

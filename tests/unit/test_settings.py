@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+from service.settings import SettingsError, load_settings
+
+
+def test_settings_come_from_prefixed_variables() -> None:
+    s = load_settings({"PAPERFEED_PORT": "9000", "PAPERFEED_DATA_DIR": "/tmp/x", "OTHER": "1"})
+    assert s.port == 9000 and s.data_dir == Path("/tmp/x")
+    assert s.database_url is None  # embedded PostgreSQL
+    assert load_settings({"PAPERFEED_DATABASE_URL": ""}).database_url is None
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [({"PAPERFEED_PORT": "eighty"}, "PAPERFEED_PORT"), ({"PAPERFEED_PROT": "80"}, "prot")],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle):
+        load_settings(env)
