@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import cast
 
 from ranking import features, pipeline
 from ranking.profile import Interaction
@@ -47,8 +48,10 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
             title=meta[r.key].title,
             score=round(r.score, 6),
             position=position,
-            reasons=[s for s in r.sources if s in ("similar", "popular", "fresh")],  # type: ignore[misc]
-            similar_to=history_ids.get(r.similar_to) if "similar" in r.sources else None,
+            reasons=cast(list[wire.Reason], r.sources),
+            similar_to=history_ids[r.similar_to]
+            if r.similar_to is not None and "similar" in r.sources
+            else None,
         )
         for position, r in enumerate(ranked)
     ]

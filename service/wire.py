@@ -10,7 +10,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
 MAX_BATCH = 1000
@@ -118,7 +117,8 @@ class EventBatchResult(Struct):
 
 # --- feeds and lists ----------------------------------------------------------------------
 
-Reason = Literal["similar", "collaborative", "popular", "fresh", "search"]
+# A feed item's reasons are the candidate sources that found it (ranking.candidates.SOURCES).
+Reason = Literal["similar", "popular", "fresh", "search"]
 
 
 class Item(Struct):
@@ -154,7 +154,3 @@ class Readiness(Struct):
     pending_embeddings: int
     model_version: str
     problems: list[str]
-
-
-def encode(obj: object) -> bytes:
-    return msgspec.json.encode(obj)
