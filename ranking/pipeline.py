@@ -14,6 +14,7 @@ import numpy as np
 from ranking import features
 from ranking.candidates import DEFAULT_LIMITS, Candidate, Limits, gather
 from ranking.diversify import mmr
+from ranking.explore import explore
 from ranking.index import VectorIndex
 from ranking.model import Ranker
 from ranking.profile import Interaction, Profile, build_profile, interests
@@ -37,6 +38,8 @@ class Ranked:
     sources: list[str]
     features: np.ndarray
     similar_to: int | None  # key of the closest liked paper, for "similar" items
+    propensity: float = 1.0
+    explored: bool = False
 
 
 def plan(
@@ -70,16 +73,22 @@ def rank(
     ranker: Ranker,
     k: int,
     relevance: float = 0.85,
+    explore_share: float = 0.0,
+    rng: np.random.Generator | None = None,
 ) -> list[Ranked]:
-    """Score the plan's candidates with `ranker` and pick a diverse top `k`."""
+    """Score the plan's candidates with `ranker`, pick a diverse top `k`, and give each
+    slot with probability `explore_share` to a random other candidate."""
     cands = [c for c in plan.candidates if c.key in facts]
     present, vectors = index.vectors([c.key for c in cands])
     cands = [c for c, ok in zip(cands, present, strict=True) if ok]
     vectors = vectors[present]
     built = features.build(cands, vectors, facts, plan.context)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
+    order = mmr(scores, vectors, k, relevance)
+    slots = explore(order, len(cands), explore_share, rng or np.random.default_rng())
     out = []
-    for i in mmr(scores, vectors, k, relevance):
+    for slot in slots:
+        i = slot.index
         nearest = int(built.nearest_history[i])
         out.append(
             Ranked(
@@ -88,6 +97,8 @@ def rank(
                 sources=list(cands[i].ranks),
                 features=built.matrix[i],
                 similar_to=plan.history_keys[nearest] if nearest >= 0 else None,
+                propensity=slot.propensity,
+                explored=slot.explored,
             )
         )
     return out

@@ -142,3 +142,65 @@ def embed() -> None:
 
     done = asyncio.run(_with_store(settings, job))
     click.echo(f"embedded {done} papers with {embedder.name}")
+
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Server URL.")
+@click.option(
+    "--catalogue",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("examples/papers.jsonl"),
+    show_default=True,
+    help="The catalogue file the server was given (to know its papers' topics).",
+)
+@click.option("--readers", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--sessions", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--topics", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
+def simulate(
+    url: str,
+    catalogue: Path,
+    readers: int,
+    sessions: int,
+    limit: int,
+    seed: int,
+    topics: int,
+    concurrency: int,
+) -> None:
+    """Simulated readers fetch feeds from a running server and click and save.
+
+    Readers have hidden topic preferences and papers a hidden quality, so the logged
+    feedback holds a signal a trained ranker can learn. Reader ids are sim-0, sim-1, ...
+    """
+    import httpx
+
+    from service.runtime import load_embedder
+    from training.simulate import World, make_readers
+    from training.simulate import simulate as run_simulation
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the bar
+    world = World.from_catalogue(catalogue, load_embedder(_settings()), topics=topics, seed=seed)
+    people = make_readers(world, readers, seed)
+
+    async def job() -> str:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            stats = await run_simulation(
+                client,
+                world,
+                people,
+                sessions,
+                feed_limit=limit,
+                seed=seed,
+                concurrency=concurrency,
+                progress=True,
+            )
+        return stats.summary()
+
+    try:
+        click.echo(asyncio.run(job()))
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"{exc} (is the server running at {url}?)") from exc
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -7,6 +7,8 @@ import time
 import uuid
 from typing import cast
 
+import numpy as np
+
 from ranking import features, pipeline
 from ranking.profile import Interaction
 from service import wire
@@ -38,17 +40,26 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])
     facts = {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
-    ranked = await asyncio.to_thread(pipeline.rank, plan, rt.index, facts, ranker, limit)
+    request_id = uuid.uuid4()
+    ranked = await asyncio.to_thread(
+        pipeline.rank,
+        plan,
+        rt.index,
+        facts,
+        ranker,
+        limit,
+        explore_share=s.explore_share,
+        rng=np.random.default_rng(request_id.int),  # replayable from the request id
+    )
 
     history_ids = {h.seq: h.paper_id for h in history}
-    request_id = uuid.uuid4()
     items = [
         wire.Item(
             paper_id=meta[r.key].id,
             title=meta[r.key].title,
             score=round(r.score, 6),
             position=position,
-            reasons=cast(list[wire.Reason], r.sources),
+            reasons=cast(list[wire.Reason], r.sources + ["explore"] * r.explored),
             similar_to=history_ids[r.similar_to]
             if r.similar_to is not None and "similar" in r.sources
             else None,
@@ -56,7 +67,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
         for position, r in enumerate(ranked)
     ]
     impressions = [
-        Impression(i.position, i.paper_id, i.score, r.features.tolist())
+        Impression(i.position, i.paper_id, i.score, r.features.tolist(), r.propensity, r.explored)
         for i, r in zip(items, ranked, strict=True)
     ]
     await rt.store.log_feed(

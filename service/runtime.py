@@ -14,6 +14,7 @@ from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from service.database import database_url, migrate
+from service.registry import ModelWatcher
 from service.settings import Settings
 from service.store import Store
 from service.worker import EmbeddingWorker
@@ -28,8 +29,13 @@ class Runtime:
     embedder: Embedder
     index: VectorIndex
     worker: EmbeddingWorker
+    # Replaced whole by the model watcher; a request reads it once (see service.feed).
     ranker: Ranker
+    watcher: ModelWatcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def swap_ranker(self, ranker: Ranker) -> None:
+        self.ranker = ranker
 
 
 # How handlers ask for the runtime: `runtime: RuntimeDep`.
@@ -71,7 +77,10 @@ async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime
         store, embedder, index, settings.embed_batch_size, settings.embed_poll_seconds
     )
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
+    runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
+    await runtime.watcher.check()
     runtime.tasks.append(asyncio.create_task(worker.run(), name="embedding-worker"))
+    runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
     return runtime
 
 

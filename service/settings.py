@@ -46,7 +46,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     impression_window_days: int = 7
     # Days of events that count towards "popular" in the feed.
     popular_days: int = 14
+    # Share of feed slots given to a random candidate (logged with its propensity).
+    explore_share: float = 0.1
+    # Folder of trained model artifacts; empty means `data_dir/models`.
+    model_dir: Path | None = None
+    # Seconds between looks at the model registry for a newly activated model.
+    model_poll_seconds: float = 2.0
     log_level: str = "info"
+
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
     def resolved_model_path(self) -> str:
         """The embedding model folder: the setting, or the packaged model."""

@@ -87,6 +87,24 @@ class Impression:
     paper_id: str
     score: float
     features: list[float]
+    # Probability that this paper was shown in this slot (below 1 for exploration slots).
+    propensity: float = 1.0
+    explored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    version: str
+    path: str
+    created_at: datetime
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    id: int
+    version: str | None  # None: the heuristic ranker
+    path: str | None
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -251,7 +269,17 @@ class Store:
     ) -> None:
         """Record a served feed and what the ranker saw for each shown paper."""
         args: list[tuple[Any, ...]] = [
-            (request_id, i.position, user_id, i.paper_id, i.score, i.features) for i in impressions
+            (
+                request_id,
+                i.position,
+                user_id,
+                i.paper_id,
+                i.score,
+                i.features,
+                i.propensity,
+                i.explored,
+            )
+            for i in impressions
         ]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -264,3 +292,55 @@ class Store:
             )
             if args:
                 await conn.executemany(sql("insert_impression"), args)
+
+    async def training_impressions(
+        self,
+        since: datetime,
+        until: datetime,
+        attribution_hours: float,
+        gains: tuple[int, int, int],
+    ) -> list[asyncpg.Record]:
+        """Impressions served in [since, until) with their label (gains: save, click, dismiss)."""
+        return list(
+            await self.pool.fetch(
+                sql("training_impressions"), since, until, attribution_hours, *gains, timeout=600
+            )
+        )
+
+    # --- model registry -------------------------------------------------------------------
+
+    async def register_model(
+        self,
+        version: str,
+        path: str,
+        feature_names: Sequence[str],
+        metrics: object,
+        manifest: object,
+    ) -> None:
+        await self.pool.execute(
+            sql("register_model"),
+            version,
+            path,
+            list(feature_names),
+            msgspec.json.encode(metrics).decode(),
+            msgspec.json.encode(manifest).decode(),
+        )
+
+    async def list_models(self) -> list[ModelRecord]:
+        rows = await self.pool.fetch(sql("list_models"))
+        return [
+            ModelRecord(r["version"], r["path"], r["created_at"], msgspec.json.decode(r["metrics"]))
+            for r in rows
+        ]
+
+    async def active_model(self) -> Activation | None:
+        row = await self.pool.fetchrow(sql("active_model"), timeout=5)
+        return None if row is None else Activation(row["id"], row["version"], row["path"])
+
+    async def activate_model(self, version: str | None, reason: str) -> None:
+        """Make `version` (None: the heuristic) the active ranker for every server."""
+        await self.pool.execute(sql("activate_model"), version, reason)
+
+    async def rollback_model(self) -> bool:
+        """Undo the newest activation; False if there was none to undo."""
+        return await self.pool.fetchval(sql("rollback_model")) is not None

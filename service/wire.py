@@ -118,7 +118,8 @@ class EventBatchResult(Struct):
 # --- feeds and lists ----------------------------------------------------------------------
 
 # A feed item's reasons are the candidate sources that found it (ranking.candidates.SOURCES).
-Reason = Literal["similar", "popular", "fresh", "search"]
+# "explore": shown at random in an exploration slot.
+Reason = Literal["similar", "popular", "fresh", "search", "explore"]
 
 
 class Item(Struct):
@@ -154,3 +155,19 @@ class Readiness(Struct):
     pending_embeddings: int
     model_version: str
     problems: list[str]
+
+
+# --- model registry -----------------------------------------------------------------------
+
+
+class ModelInfo(Struct):
+    version: str
+    created_at: datetime
+    active: bool
+    metrics: dict[str, Any]
+
+
+class ModelList(Struct):
+    # The version ranking feeds now ("heuristic-1" when no model is active).
+    active: str
+    models: list[ModelInfo]

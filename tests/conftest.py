@@ -71,7 +71,15 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings({}, database_url=database_url, data_dir=tmp_path, embed_poll_seconds=0.2)
+    # No exploration: tests assert exact orders. Fast polling: tests wait on background work.
+    return load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path,
+        embed_poll_seconds=0.2,
+        model_poll_seconds=0.2,
+        explore_share=0.0,
+    )
 
 
 class AppClient(httpx.AsyncClient):

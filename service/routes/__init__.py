@@ -2,11 +2,12 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, papers, system
+from service.routes import events, feeds, models, papers, system
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
     *events.HANDLERS,
     *feeds.HANDLERS,
+    *models.HANDLERS,
     *system.HANDLERS,
 ]

@@ -53,7 +53,7 @@ async def test_ingest_reports_added_updated_unchanged_and_rejected(
 
 async def test_migrate_is_idempotent(database_url: str) -> None:
     first = run(["migrate"], database_url)
-    assert "applied 1 migration(s): 0001_init" in first.stdout, first.stderr
+    assert "0001_init, 0002_models" in first.stdout, first.stderr
     again = run(["migrate"], database_url)
     assert "none pending" in again.stdout
 

@@ -1,0 +1,84 @@
+"""The model registry: which ranker is active, activation and rollback, and the watcher
+that swaps a server's ranker when the registry changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ranking.artifacts import ArtifactError
+from ranking.model import HeuristicRanker, Ranker, load_ranker
+from service.errors import InvalidInput, NotFound
+from service.store import Activation, Store
+
+log = logging.getLogger(__name__)
+
+HEURISTIC = "heuristic"  # the name that activates the heuristic ranker
+
+
+def ranker_for(activation: Activation | None) -> Ranker:
+    """The ranker an activation names; raises ArtifactError if its artifact is unusable."""
+    if activation is None or activation.version is None:
+        return HeuristicRanker()
+    if activation.path is None:
+        raise ArtifactError(f"model {activation.version} has no artifact path")
+    return load_ranker(Path(activation.path))
+
+
+async def activate(store: Store, version: str, reason: str) -> None:
+    """Activate a registered model (or "heuristic") after checking that its artifact loads."""
+    if version == HEURISTIC:
+        await store.activate_model(None, reason)
+        return
+    known = {m.version: m for m in await store.list_models()}
+    if version not in known:
+        raise NotFound(f"no registered model {version!r}; `paperfeed models list` shows them")
+    try:
+        await asyncio.to_thread(load_ranker, Path(known[version].path))
+    except ArtifactError as exc:
+        raise InvalidInput(f"model {version!r} cannot be activated: {exc}") from exc
+    await store.activate_model(version, reason)
+
+
+async def rollback(store: Store) -> None:
+    if not await store.rollback_model():
+        raise InvalidInput("nothing to roll back: no model has been activated")
+
+
+class ModelWatcher:
+    """Polls the registry and hands a newly activated ranker to `swap`.
+
+    A model that fails to load is logged once and skipped: the current ranker keeps serving.
+    """
+
+    def __init__(self, store: Store, swap: Callable[[Ranker], None], poll_seconds: float) -> None:
+        self.store = store
+        self.swap = swap
+        self.poll_seconds = poll_seconds
+        self._seen: int | None = -1  # activation id last acted on (None: no activation)
+
+    async def check(self) -> None:
+        active = await self.store.active_model()
+        key = active.id if active else None
+        if key == self._seen:
+            return
+        self._seen = key
+        try:
+            ranker = await asyncio.to_thread(ranker_for, active)
+        except ArtifactError as exc:
+            log.error("keeping the current ranker: %s", exc)
+            return
+        self.swap(ranker)
+        log.info("now ranking with %s", ranker.version)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("model registry check failed; retrying")

@@ -1,0 +1,1 @@
+INSERT INTO model_activations (version, reason) VALUES ($1, $2)

@@ -1,0 +1,3 @@
+SELECT m.version, m.path, m.created_at, m.metrics::text AS metrics
+FROM models m
+ORDER BY m.created_at DESC, m.version DESC

@@ -1,0 +1,128 @@
+"""Training data: logged impressions joined with the feedback they led to.
+
+One query group per served feed; the features are the ones the ranker saw when it served
+the feed (logged in `impressions`), so training and serving cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ranking.features import NAMES
+from service.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Gains:
+    """Relevance label of an impression, from the best feedback it got."""
+
+    save: int = 3
+    click: int = 1
+    dismiss: int = 0
+
+
+DEFAULT_GAINS = Gains()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    features: np.ndarray  # (rows, len(NAMES)) float32
+    labels: np.ndarray  # (rows,) int
+    group_sizes: np.ndarray  # (groups,) rows per feed, in time order
+    served_at: list[datetime]  # per group
+    request_ids: list[uuid.UUID]  # per group
+    model_versions: list[str]  # per group: the ranker that served it
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_sizes)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.labels)
+
+    def groups(self, which: Sequence[int] | np.ndarray) -> Dataset:
+        """The dataset of the groups at positions `which` (kept in their order)."""
+        starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
+        rows = np.concatenate(
+            [np.arange(starts[g], starts[g + 1]) for g in which] or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        return Dataset(
+            self.features[rows],
+            self.labels[rows],
+            self.group_sizes[list(which)],
+            [self.served_at[g] for g in which],
+            [self.request_ids[g] for g in which],
+            [self.model_versions[g] for g in which],
+        )
+
+    def split_by_time(self, validation_share: float) -> tuple[Dataset, Dataset]:
+        """(earlier groups, the latest `validation_share` of groups): never a random split."""
+        n_valid = max(1, round(self.n_groups * validation_share))
+        cut = self.n_groups - n_valid
+        return self.groups(range(cut)), self.groups(range(cut, self.n_groups))
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    feeds: int  # feeds served in the window
+    unlabelled: int  # feeds without any feedback (they teach a ranker nothing)
+    other_features: int  # feeds logged with another feature set
+
+
+def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
+    """Build a dataset from `training_impressions` rows (ordered by time, feed, position)."""
+    by_feed: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_feed.setdefault(row["request_id"], []).append(row)
+    feats: list[list[float]] = []
+    labels: list[int] = []
+    sizes: list[int] = []
+    served: list[datetime] = []
+    ids: list[uuid.UUID] = []
+    versions: list[str] = []
+    unlabelled = other = 0
+    for request_id, feed in by_feed.items():
+        first = feed[0]
+        if tuple(first["feature_names"]) != NAMES:
+            other += 1
+            continue
+        feed_labels = [int(r["label"]) for r in feed]
+        if not any(feed_labels):
+            unlabelled += 1
+            continue
+        feats.extend(r["features"] for r in feed)
+        labels.extend(feed_labels)
+        sizes.append(len(feed))
+        served.append(first["served_at"])
+        ids.append(request_id)
+        versions.append(first["model_version"])
+    dataset = Dataset(
+        np.asarray(feats, dtype=np.float32).reshape(-1, len(NAMES)),
+        np.asarray(labels, dtype=np.int32),
+        np.asarray(sizes, dtype=np.int64),
+        served,
+        ids,
+        versions,
+    )
+    return dataset, LoadReport(len(by_feed), unlabelled, other)
+
+
+async def load_dataset(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    attribution_hours: float = 24.0,
+    gains: Gains = DEFAULT_GAINS,
+) -> tuple[Dataset, LoadReport]:
+    """Labelled feeds served in [since, until)."""
+    rows = await store.training_impressions(
+        since, until, attribution_hours, (gains.save, gains.click, gains.dismiss)
+    )
+    return from_rows(rows)
