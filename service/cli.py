@@ -7,12 +7,16 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from service.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from service.store import Store
 
 T = TypeVar("T")
 
@@ -24,7 +28,7 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-async def _with_store(settings: Settings, job: Callable[..., Awaitable[T]]) -> T:
+async def _with_store(settings: Settings, job: Callable[[Store], Awaitable[T]]) -> T:
     from service.database import database_url, migrate
     from service.store import Store
 
@@ -204,3 +208,110 @@ def simulate(
         raise click.ClickException(f"{exc} (is the server running at {url}?)") from exc
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--promote", is_flag=True, help="Activate the model if it beats the active one.")
+@click.option("--force", is_flag=True, help="With --promote: activate even if it does not.")
+@click.option(
+    "--margin",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="NDCG@10 the new model must gain over the active one to be promoted.",
+)
+@click.option("--min-groups", type=click.IntRange(min=2), default=30, show_default=True)
+@click.option(
+    "--validation-share", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True
+)
+@click.option("--since", type=click.DateTime(), help="Only feeds served from this time (UTC).")
+@click.option("--until", type=click.DateTime(), help="Only feeds served before this time (UTC).")
+def train(
+    promote: bool,
+    force: bool,
+    margin: float,
+    min_groups: int,
+    validation_share: float,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """Train a LightGBM ranker on logged feeds and their feedback, compare it with the
+    active ranker and the heuristic on the latest feeds, and register it."""
+    from training.train import TrainConfig, TrainingError, train_and_register
+
+    settings = _settings()
+    config = TrainConfig(min_groups=min_groups, validation_share=validation_share)
+
+    async def job(store: Store) -> list[str]:
+        result = await train_and_register(
+            store,
+            settings.resolved_model_dir(),
+            config,
+            since=since.replace(tzinfo=UTC) if since else None,
+            until=until.replace(tzinfo=UTC) if until else None,
+            promote=promote,
+            force=force,
+            margin=margin,
+        )
+        return result.summary()
+
+    try:
+        lines = asyncio.run(_with_store(settings, job))
+    except TrainingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("\n".join(lines))
+
+
+@main.group()
+def models() -> None:
+    """The model registry: list, activate, roll back (servers follow within seconds)."""
+
+
+@models.command("list")
+def list_models() -> None:
+    """Registered models, newest first; * marks the active one."""
+
+    async def job(store: Store) -> list[str]:
+        active = await store.active_model()
+        current = active.version if active else None
+        lines = [f"  heuristic{'  (active)' if current is None else ''}"]
+        for m in await store.list_models():
+            ndcg = m.metrics.get(m.version, {}).get("ndcg@10")
+            score = f"validation NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
+            mark = "*" if m.version == current else " "
+            lines.append(f"{mark} {m.version}  {m.created_at:%Y-%m-%d %H:%M}  {score}")
+        return lines
+
+    click.echo("\n".join(asyncio.run(_with_store(_settings(), job))))
+
+
+@models.command("activate")
+@click.argument("version")
+def activate_model(version: str) -> None:
+    """Activate VERSION (or "heuristic") after checking its artifact."""
+    from service import registry
+    from service.errors import PaperfeedError
+
+    try:
+        asyncio.run(_with_store(_settings(), lambda s: registry.activate(s, version, "cli")))
+    except PaperfeedError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"activated {version}")
+
+
+@models.command("rollback")
+def rollback_model() -> None:
+    """Undo the latest activation."""
+    from service import registry
+    from service.errors import PaperfeedError
+
+    async def job(store: Store) -> str:
+        await registry.rollback(store)
+        active = await store.active_model()
+        return active.version if active and active.version else "heuristic"
+
+    try:
+        now = asyncio.run(_with_store(_settings(), job))
+    except PaperfeedError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"rolled back; active: {now}")
