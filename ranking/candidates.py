@@ -9,7 +9,7 @@ import numpy as np
 
 from ranking.index import VectorIndex
 
-SOURCES = ("similar", "popular", "fresh")
+SOURCES = ("similar", "collaborative", "popular", "fresh")
 
 
 @dataclass(slots=True)
@@ -24,6 +24,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Limits:
     per_interest: int = 100
+    collaborative: int = 100
     popular: int = 50
     fresh: int = 50
 
@@ -34,16 +35,18 @@ DEFAULT_LIMITS = Limits()
 def gather(
     index: VectorIndex,
     interests: np.ndarray,
+    collaborative: Sequence[tuple[int, float]],
     popular: Sequence[tuple[int, float]],
     fresh: Sequence[int],
     hidden: Collection[int],
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[Candidate]:
-    """Merge nearest neighbours of each interest, popular and fresh papers.
+    """Merge nearest neighbours of each interest, papers co-saved with the history
+    (`collaborative`, best first), popular and fresh papers.
 
     Papers in `hidden` (already saved, dismissed, shown too often) and papers missing
     from the index (withdrawn, not yet embedded) are left out. The result is in
-    first-found order: similar, then popular, then fresh.
+    first-found order: similar, collaborative, popular, fresh.
     """
     found: dict[int, Candidate] = {}
 
@@ -65,6 +68,8 @@ def gather(
                 if key >= 0 and key not in hidden:
                     add("similar", key, kept, score)
                     kept += 1
+    for rank, (key, score) in enumerate(collaborative[: limits.collaborative]):
+        add("collaborative", key, rank, score)
     for rank, (key, score) in enumerate(popular[: limits.popular]):
         add("popular", key, rank, score)
     for rank, key in enumerate(fresh[: limits.fresh]):

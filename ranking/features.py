@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ranking.candidates import SOURCES, Candidate
+from ranking.stats import CatalogueStats
 
 # A source that did not find the candidate reports this rank.
 MISSING_RANK = 1000.0
@@ -23,10 +24,17 @@ NAMES: tuple[str, ...] = (
     *(f"from_{s}" for s in SOURCES),  # 1 if that source found the candidate
     *(f"rank_{s}" for s in SOURCES),  # its rank there (MISSING_RANK if not found)
     "n_sources",
-    "popularity",  # log1p of weighted recent saves and clicks
+    "cosave",  # log1p of co-saves with the reader's history (item-kNN)
+    "clicks_7d",  # log1p of clicks by everyone
+    "saves_7d",
+    "clicks_30d",
+    "saves_30d",
+    "click_rate",  # clicks per impression over 30 days, smoothed towards the catalogue's
+    "save_rate",
     "age_days",  # log1p of days since publication
     "abstract_chars",  # log1p
     "history_size",  # log1p of the number of papers the reader likes
+    "reader_events",  # log1p of the reader's events: how active they are
 )
 
 
@@ -48,6 +56,9 @@ class Context:
     history_weights: np.ndarray  # (h,)
     interests: np.ndarray  # (k, dim)
     now_epoch: float
+    stats: CatalogueStats
+    cosave: Mapping[int, float]  # candidate key -> co-save score with the history
+    reader_events: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +99,18 @@ def build(
             m[i, col[f"from_{source}"]] = rank is not None
             m[i, col[f"rank_{source}"]] = MISSING_RANK if rank is None else rank
         m[i, col["n_sources"]] = len(cand.ranks)
-        m[i, col["popularity"]] = np.log1p(cand.scores.get("popular", 0.0))
+        m[i, col["cosave"]] = np.log1p(context.cosave.get(cand.key, 0.0))
+        paper = context.stats.of(cand.key)
+        m[i, col["clicks_7d"]] = np.log1p(paper.clicks_7d)
+        m[i, col["saves_7d"]] = np.log1p(paper.saves_7d)
+        m[i, col["clicks_30d"]] = np.log1p(paper.clicks_30d)
+        m[i, col["saves_30d"]] = np.log1p(paper.saves_30d)
+        m[i, col["click_rate"]] = context.stats.smoothed_click_rate(cand.key)
+        m[i, col["save_rate"]] = context.stats.smoothed_save_rate(cand.key)
         fact = facts[cand.key]
         age = max(context.now_epoch - fact.published_epoch, 0.0) / 86_400
         m[i, col["age_days"]] = np.log1p(age)
         m[i, col["abstract_chars"]] = np.log1p(fact.abstract_chars)
     m[:, col["history_size"]] = np.log1p(len(hist))
+    m[:, col["reader_events"]] = np.log1p(context.reader_events)
     return Features(m, nearest)

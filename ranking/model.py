@@ -30,7 +30,9 @@ class HeuristicRanker:
         "sim_profile": 1.0,
         "sim_max": 0.6,
         "sim_interest": 0.6,
-        "popularity": 0.08,
+        "cosave": 0.1,
+        "saves_7d": 0.05,
+        "clicks_7d": 0.03,
         "n_sources": 0.02,
     }
     FRESH_WEIGHT = 0.1

@@ -6,7 +6,7 @@ Split in two (`plan`, then `rank`) because the caller fetches the candidates' fa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,7 @@ from ranking.explore import explore
 from ranking.index import VectorIndex
 from ranking.model import Ranker
 from ranking.profile import Interaction, Profile, build_profile, interests
+from ranking.stats import CatalogueStats
 
 # The most recent/heaviest liked papers that shape a profile.
 MAX_HISTORY = 200
@@ -44,8 +45,8 @@ class Ranked:
 
 def plan(
     index: VectorIndex,
-    interactions: Iterable[Interaction],
-    popular: Sequence[tuple[int, float]],
+    interactions: Sequence[Interaction],
+    stats: CatalogueStats,
     fresh: Sequence[int],
     hidden: Collection[int],
     now_epoch: float,
@@ -61,8 +62,20 @@ def plan(
     centroids = (
         interests(history_vectors, weights) if len(history_keys) else np.zeros((0, index.dim))
     )
-    context = features.Context(history_vectors, weights, centroids.astype(np.float32), now_epoch)
-    cands = gather(index, context.interests, popular, fresh, set(hidden) | profile.excluded, limits)
+    cosave = stats.cosave_scores(liked)
+    collaborative = sorted(cosave.items(), key=lambda kv: (-kv[1], kv[0]))
+    context = features.Context(
+        history_vectors,
+        weights,
+        centroids.astype(np.float32),
+        now_epoch,
+        stats,
+        cosave,
+        len(interactions),
+    )
+    excluded = set(hidden) | profile.excluded
+    popular = stats.popular(limits.popular + len(excluded))
+    cands = gather(index, context.interests, collaborative, popular, fresh, excluded, limits)
     return Plan(profile, history_keys, context, cands)
 
 

@@ -16,7 +16,6 @@ from service.runtime import Runtime
 from service.store import Impression
 
 HISTORY_EVENTS = 1000
-POPULAR_CANDIDATES = 100
 FRESH_CANDIDATES = 100
 
 
@@ -24,19 +23,16 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
     s = rt.settings
     now = time.time()
-    history, hidden, popular, fresh = await asyncio.gather(
+    history, hidden, fresh = await asyncio.gather(
         rt.store.user_history(user_id, HISTORY_EVENTS),
         rt.store.overshown(user_id, s.impression_window_days, s.max_impressions_per_paper),
-        rt.store.popular(s.popular_days, POPULAR_CANDIDATES),
         rt.store.fresh(FRESH_CANDIDATES),
     )
     interactions = [
         Interaction(h.seq, h.type, (now - h.occurred_at.timestamp()) / 86_400) for h in history
     ]
-    popular_scores = [(r["seq"], float(r["score"])) for r in popular]
-    plan = await asyncio.to_thread(
-        pipeline.plan, rt.index, interactions, popular_scores, fresh, hidden, now
-    )
+    stats = rt.stats  # read once, like the ranker
+    plan = await asyncio.to_thread(pipeline.plan, rt.index, interactions, stats, fresh, hidden, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])
     facts = {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
@@ -71,6 +67,12 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
         for i, r in zip(items, ranked, strict=True)
     ]
     await rt.store.log_feed(
-        request_id, user_id, ranker.version, features.NAMES, len(plan.candidates), impressions
+        request_id,
+        user_id,
+        ranker.version,
+        stats.version,
+        features.NAMES,
+        len(plan.candidates),
+        impressions,
     )
     return wire.Feed(request_id=request_id, model_version=ranker.version, items=items)

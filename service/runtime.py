@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import faiss
 from litestar.di import NamedDependency
@@ -13,6 +14,7 @@ from litestar.di import NamedDependency
 from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
+from ranking.stats import EMPTY_STATS, CatalogueStats
 from service.database import database_url, migrate
 from service.registry import ModelWatcher
 from service.settings import Settings
@@ -32,10 +34,28 @@ class Runtime:
     # Replaced whole by the model watcher; a request reads it once (see service.feed).
     ranker: Ranker
     watcher: ModelWatcher | None = None
+    # Replaced whole by `refresh_stats`.
+    stats: CatalogueStats = EMPTY_STATS
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def swap_ranker(self, ranker: Ranker) -> None:
         self.ranker = ranker
+
+    async def refresh_stats(self) -> CatalogueStats:
+        """Recompute the catalogue statistics snapshot and swap it in."""
+        version = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
+        self.stats = await self.store.catalogue_stats(version)
+        return self.stats
+
+    async def refresh_stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stats_refresh_seconds)
+            try:
+                await self.refresh_stats()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("statistics refresh failed; keeping %s", self.stats.version)
 
 
 # How handlers ask for the runtime: `runtime: RuntimeDep`.
@@ -79,8 +99,10 @@ async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
     await runtime.watcher.check()
+    await runtime.refresh_stats()
     runtime.tasks.append(asyncio.create_task(worker.run(), name="embedding-worker"))
     runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
+    runtime.tasks.append(asyncio.create_task(runtime.refresh_stats_forever(), name="stats"))
     return runtime
 
 

@@ -44,8 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # A paper shown this many times to a reader within `impression_window_days` is hidden.
     max_impressions_per_paper: int = 5
     impression_window_days: int = 7
-    # Days of events that count towards "popular" in the feed.
-    popular_days: int = 14
+    # Seconds between recomputations of the catalogue statistics (popularity, co-saves).
+    stats_refresh_seconds: float = 30.0
     # Share of feed slots given to a random candidate (logged with its propensity).
     explore_share: float = 0.1
     # Folder of trained model artifacts; empty means `data_dir/models`.

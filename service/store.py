@@ -18,6 +18,8 @@ import asyncpg
 import msgspec
 import numpy as np
 
+from ranking.stats import CatalogueStats, PaperStats
+
 
 @cache
 def sql(name: str) -> str:
@@ -263,6 +265,7 @@ class Store:
         request_id: uuid.UUID,
         user_id: str,
         model_version: str,
+        stats_version: str,
         feature_names: Sequence[str],
         candidates: int,
         impressions: Sequence[Impression],
@@ -287,6 +290,7 @@ class Store:
                 request_id,
                 user_id,
                 model_version,
+                stats_version,
                 list(feature_names),
                 candidates,
             )
@@ -344,3 +348,21 @@ class Store:
     async def rollback_model(self) -> bool:
         """Undo the newest activation; False if there was none to undo."""
         return await self.pool.fetchval(sql("rollback_model")) is not None
+
+    # --- catalogue statistics -------------------------------------------------------------
+
+    async def catalogue_stats(self, version: str, cosave_neighbours: int = 50) -> CatalogueStats:
+        """Feedback and exposure per paper and co-save lists, as one snapshot."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(sql("paper_stats"), timeout=300)
+            pairs = await conn.fetch(sql("cosaves"), cosave_neighbours, timeout=300)
+        papers = {
+            r["seq"]: PaperStats(
+                r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
+            )
+            for r in rows
+        }
+        cosaves: dict[int, dict[int, int]] = {}
+        for r in pairs:
+            cosaves.setdefault(r["paper"], {})[r["neighbour"]] = r["together"]
+        return CatalogueStats.build(version, papers, cosaves)

@@ -167,6 +167,12 @@ class ModelInfo(Struct):
     metrics: dict[str, Any]
 
 
+class StatsSnapshot(Struct):
+    version: str
+    papers: int  # papers with feedback or impressions in the last 30 days
+    cosave_lists: int  # papers with co-saved neighbours
+
+
 class ModelList(Struct):
     # The version ranking feeds now ("heuristic-1" when no model is active).
     active: str

@@ -34,6 +34,8 @@ DEFAULT_GAINS = Gains()
 class Dataset:
     features: np.ndarray  # (rows, len(NAMES)) float32
     labels: np.ndarray  # (rows,) int
+    positions: np.ndarray  # (rows,) slot in the served feed
+    explored: np.ndarray  # (rows,) bool: shown in a random exploration slot
     group_sizes: np.ndarray  # (groups,) rows per feed, in time order
     served_at: list[datetime]  # per group
     request_ids: list[uuid.UUID]  # per group
@@ -56,6 +58,8 @@ class Dataset:
         return Dataset(
             self.features[rows],
             self.labels[rows],
+            self.positions[rows],
+            self.explored[rows],
             self.group_sizes[list(which)],
             [self.served_at[g] for g in which],
             [self.request_ids[g] for g in which],
@@ -83,6 +87,8 @@ def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
         by_feed.setdefault(row["request_id"], []).append(row)
     feats: list[list[float]] = []
     labels: list[int] = []
+    positions: list[int] = []
+    explored: list[bool] = []
     sizes: list[int] = []
     served: list[datetime] = []
     ids: list[uuid.UUID] = []
@@ -99,6 +105,8 @@ def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
             continue
         feats.extend(r["features"] for r in feed)
         labels.extend(feed_labels)
+        positions.extend(int(r["position"]) for r in feed)
+        explored.extend(bool(r.get("explored", False)) for r in feed)
         sizes.append(len(feed))
         served.append(first["served_at"])
         ids.append(request_id)
@@ -106,6 +114,8 @@ def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
     dataset = Dataset(
         np.asarray(feats, dtype=np.float32).reshape(-1, len(NAMES)),
         np.asarray(labels, dtype=np.int32),
+        np.asarray(positions, dtype=np.int64),
+        np.asarray(explored, dtype=bool),
         np.asarray(sizes, dtype=np.int64),
         served,
         ids,

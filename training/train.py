@@ -21,6 +21,8 @@ from ranking.model import HeuristicRanker, Ranker
 from service import registry
 from service.store import Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
+from training.position import Examination
+from training.position import estimate as estimate_examination
 
 
 class TrainingError(Exception):
@@ -44,7 +46,7 @@ class TrainConfig:
         return {
             "objective": "lambdarank",
             "metric": "ndcg",
-            "eval_at": [5, 10],
+            "eval_at": [10, 5],  # the first, NDCG@10, decides early stopping
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_data_in_leaf,
@@ -58,27 +60,39 @@ class TrainConfig:
         }
 
 
-def ndcg_at(scores: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, k: int) -> float:
-    """Mean NDCG@k over groups, with LightGBM's gains (2^label - 1)."""
+def ndcg_at(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    group_sizes: np.ndarray,
+    k: int,
+    weights: np.ndarray | None = None,
+) -> float:
+    """Mean NDCG@k over groups, with LightGBM's gains (2^label - 1), each multiplied by
+    the row's weight if given (inverse examination probability, for unbiased evaluation)."""
     total, start = 0.0, 0
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    all_gains = (2.0**labels - 1) * (1.0 if weights is None else weights)
     for size in group_sizes:
-        s, y = scores[start : start + size], labels[start : start + size]
+        s, g = scores[start : start + size], all_gains[start : start + size]
         start += size
-        gains = 2.0 ** y[np.argsort(-s, kind="stable")][:k] - 1
-        ideal = 2.0 ** np.sort(y)[::-1][:k] - 1
+        gains = g[np.argsort(-s, kind="stable")][:k]
+        ideal = np.sort(g)[::-1][:k]
         best = float(ideal @ discounts[: len(ideal)])
         total += float(gains @ discounts[: len(gains)]) / best if best > 0 else 0.0
     return total / len(group_sizes) if len(group_sizes) else 0.0
 
 
-def evaluate(rankers: Mapping[str, Ranker], data: Dataset) -> dict[str, dict[str, float]]:
-    """NDCG@5/@10 of each ranker on the same groups."""
+def evaluate(
+    rankers: Mapping[str, Ranker], data: Dataset, examination: Examination | None = None
+) -> dict[str, dict[str, float]]:
+    """NDCG@5/@10 of each ranker on the same groups, position-debiased if `examination`
+    is given (a click low in a feed counts more than one at the top)."""
+    weights = None if examination is None else 1.0 / examination.probability(data.positions)
     out = {}
     for name, ranker in rankers.items():
         scores = ranker.score(data.features)
         out[name] = {
-            f"ndcg@{k}": round(ndcg_at(scores, data.labels, data.group_sizes, k), 4)
+            f"ndcg@{k}": round(ndcg_at(scores, data.labels, data.group_sizes, k, weights), 4)
             for k in (5, 10)
         }
     return out
@@ -118,7 +132,7 @@ def fit(
             valid_names=["validation"],
             callbacks=[
                 lightgbm.early_stopping(
-                    config.early_stopping, first_metric_only=False, verbose=False
+                    config.early_stopping, first_metric_only=True, verbose=False
                 ),
                 tick,
             ],
@@ -147,7 +161,7 @@ class TrainResult:
             f"   rows {m['data']['train_rows']} / {m['data']['valid_rows']}",
             f"trees      {m['best_iteration']} (early stopping on validation NDCG@10)",
             "",
-            f"{'validation (latest feeds)':<28}{'NDCG@5':>8}{'NDCG@10':>9}",
+            f"{'validation (latest feeds)':<28}{'NDCG@5':>8}{'NDCG@10':>9}   (position-debiased)",
         ]
         for name, scores in self.metrics.items():
             lines.append(f"{name:<28}{scores['ndcg@5']:>8.4f}{scores['ndcg@10']:>9.4f}")
@@ -261,7 +275,9 @@ async def train_and_register(
     heuristic = HeuristicRanker()
     if current is None or current.version != heuristic.version:
         rankers[heuristic.version] = heuristic
-    metrics = evaluate(rankers, valid)
+    examination = estimate_examination(dataset)
+    notes.append(f"position   {examination.describe()}")
+    metrics = evaluate(rankers, valid, examination)
 
     gain = booster.feature_importance(importance_type="gain")
     importance = {n: round(float(g), 3) for n, g in zip(NAMES, gain, strict=True)}
@@ -274,6 +290,7 @@ async def train_and_register(
         "gains": asdict(config.gains),
         "best_iteration": booster.best_iteration or booster.current_iteration(),
         "metrics": metrics,
+        "position_bias_exponent": examination.exponent,
         "feature_importance": importance,
         "top_features": [k for k, _ in sorted(importance.items(), key=lambda kv: -kv[1])],
         "data": {

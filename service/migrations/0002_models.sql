@@ -1,4 +1,7 @@
--- Exploration logging, and the model registry.
+-- Exploration logging, statistics versions, and the model registry.
+
+-- The catalogue statistics snapshot the feed's features were computed with.
+ALTER TABLE feeds ADD COLUMN stats_version text NOT NULL DEFAULT 'none';
 
 ALTER TABLE impressions
     ADD COLUMN propensity real NOT NULL DEFAULT 1,

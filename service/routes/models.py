@@ -1,4 +1,4 @@
-"""Admin endpoints of the model registry: list, activate, roll back."""
+"""Admin endpoints: the model registry (list, activate, roll back) and statistics refresh."""
 
 from __future__ import annotations
 
@@ -55,4 +55,12 @@ async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     return await _apply(runtime)
 
 
-HANDLERS = [list_models, activate_model, rollback_model]
+@post("/v1/admin/stats/refresh", status_code=HTTP_200_OK, tags=["admin"])
+async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
+    """Recompute this server's catalogue statistics (popularity, co-saves) now instead of
+    at the next `STATS_REFRESH_SECONDS` tick."""
+    stats = await runtime.refresh_stats()
+    return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.cosaves))
+
+
+HANDLERS = [list_models, activate_model, rollback_model, refresh_stats]

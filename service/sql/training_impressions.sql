@@ -1,6 +1,6 @@
 -- Impressions of feeds served in [$1, $2), each labelled with the best feedback on the same
 -- paper that names the same feed (request_id) within $3 hours: save $4, click $5, dismiss $6.
-SELECT i.request_id, f.served_at, i.position, i.paper_id, i.features, i.propensity,
+SELECT i.request_id, f.served_at, i.position, i.paper_id, i.features, i.propensity, i.explored,
        f.feature_names, f.model_version,
        coalesce(max(CASE e.type WHEN 'save' THEN $4 WHEN 'click' THEN $5 WHEN 'dismiss' THEN $6
                                 ELSE 0 END), 0)::int AS label
@@ -12,6 +12,6 @@ LEFT JOIN events e
       AND e.occurred_at >= f.served_at - interval '5 minutes'
       AND e.occurred_at < f.served_at + make_interval(hours => $3)
 WHERE f.served_at >= $1 AND f.served_at < $2
-GROUP BY i.request_id, f.served_at, i.position, i.paper_id, i.features, i.propensity,
+GROUP BY i.request_id, f.served_at, i.position, i.paper_id, i.features, i.propensity, i.explored,
          f.feature_names, f.model_version
 ORDER BY f.served_at, i.request_id, i.position

@@ -52,6 +52,7 @@ async def test_saved_and_dismissed_papers_are_never_served(catalogue: AppClient)
 async def test_cold_start_gets_popular_and_fresh_papers(catalogue: AppClient) -> None:
     clicks = [event(f"k{i}", f"reader{i}", "diffusion-3", "click") for i in range(3)]
     await catalogue.post("/v1/events", json={"events": clicks})
+    assert (await catalogue.post("/v1/admin/stats/refresh")).json()["papers"] == 1
     body = await feed(catalogue, "brand-new", limit=5)
     assert body["model_version"] == "heuristic-1"
     assert body["items"][0]["paper_id"] == "diffusion-3"

@@ -14,6 +14,7 @@ from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker
 from ranking.pipeline import plan, rank
 from ranking.profile import Interaction, build_profile, interests
+from ranking.stats import CatalogueStats, PaperStats
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -114,6 +115,7 @@ def test_gather_merges_sources_and_leaves_out_hidden_papers() -> None:
     cands = gather(
         index,
         vectors[:1],
+        collaborative=[(7, 2.0), (0, 1.0)],
         popular=[(15, 9.0), (1, 2.0), (99, 1.0)],  # 99 is not in the index
         fresh=[19, 0],
         hidden={0, 2},
@@ -125,6 +127,7 @@ def test_gather_merges_sources_and_leaves_out_hidden_papers() -> None:
     assert by_key[1].ranks["popular"] == 1 and "similar" in by_key[1].ranks
     assert by_key[15].scores["popular"] == 9.0
     assert by_key[19].ranks == {"fresh": 0}
+    assert by_key[7].ranks["collaborative"] == 0 and by_key[7].scores["collaborative"] == 2.0
 
 
 def test_feature_rows_follow_the_names() -> None:
@@ -134,8 +137,19 @@ def test_feature_rows_follow_the_names() -> None:
         Candidate(15, {"popular": 3}, {"popular": 4.0}),
     ]
     facts = {5: features.PaperFacts(100, 0.0), 15: features.PaperFacts(0, 86_400.0 * 9)}
+    stats = CatalogueStats.build(
+        "s1",
+        {15: PaperStats(clicks_7d=2, saves_7d=1, clicks_30d=5, saves_30d=2, impressions_30d=40)},
+        {},
+    )
     context = features.Context(
-        vectors[:2], np.array([2.0, 1.0], np.float32), vectors[:1], 86_400.0 * 10
+        vectors[:2],
+        np.array([2.0, 1.0], np.float32),
+        vectors[:1],
+        86_400.0 * 10,
+        stats,
+        {5: 3.0},
+        7,
     )
     built = features.build(cands, vectors[[5, 15]], facts, context)
     row = dict(zip(features.NAMES, built.matrix[0], strict=True))
@@ -148,7 +162,12 @@ def test_feature_rows_follow_the_names() -> None:
         features.MISSING_RANK,
     )
     assert (other["from_popular"], other["rank_popular"]) == (1, 3)
-    assert other["popularity"] == pytest.approx(np.log1p(4.0))
+    assert other["saves_30d"] == pytest.approx(np.log1p(2)) and row["saves_30d"] == 0
+    assert row["cosave"] == pytest.approx(np.log1p(3.0)) and other["cosave"] == 0
+    # Smoothed rates: a paper never shown has the catalogue's rate; 2 saves in 40 views is more.
+    assert row["save_rate"] == pytest.approx(stats.save_rate)
+    assert other["save_rate"] == pytest.approx((2 + 20 * stats.save_rate) / 60)
+    assert row["reader_events"] == pytest.approx(np.log1p(7))
     assert row["age_days"] == pytest.approx(np.log1p(10)) and other["age_days"] == pytest.approx(
         np.log1p(1)
     )
@@ -170,7 +189,8 @@ def test_pipeline_ranks_the_liked_cluster_first_for_a_reader() -> None:
     index = VectorIndex(16)
     index.upsert(np.arange(20), vectors)
     history = [Interaction(12, "save", 1.0), Interaction(13, "save", 2.0)]
-    p = plan(index, history, popular=[(0, 50.0)], fresh=[], hidden=set(), now_epoch=0.0)
+    stats = CatalogueStats.build("s", {0: PaperStats(saves_7d=20)}, {})
+    p = plan(index, history, stats, fresh=[], hidden=set(), now_epoch=0.0)
     facts = {k: features.PaperFacts(100, 0.0) for k in range(20)}
     ranked = rank(p, index, facts, HeuristicRanker(), k=5, relevance=1.0)
     assert [r.key for r in ranked][:4] != [0, 1, 2, 3]

@@ -1,0 +1,87 @@
+"""Catalogue-wide statistics that features need, materialised periodically so that a feed
+request needs no heavy query: feedback and exposure counts per paper, and co-save lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+# Strength of the prior in smoothed rates: a paper's rate starts at the catalogue's rate
+# and moves towards its own as it collects impressions.
+PRIOR_IMPRESSIONS = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class PaperStats:
+    clicks_7d: int = 0
+    saves_7d: int = 0
+    clicks_30d: int = 0
+    saves_30d: int = 0
+    impressions_30d: int = 0
+
+
+NO_STATS = PaperStats()
+
+
+@dataclass(frozen=True)
+class CatalogueStats:
+    version: str
+    papers: Mapping[int, PaperStats] = field(default_factory=dict)
+    # paper -> {neighbour: readers who saved both}, strongest first
+    cosaves: Mapping[int, Mapping[int, int]] = field(default_factory=dict)
+
+    # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
+    click_rate: float = 0.1
+    save_rate: float = 0.05
+
+    @classmethod
+    def build(
+        cls,
+        version: str,
+        papers: Mapping[int, PaperStats],
+        cosaves: Mapping[int, Mapping[int, int]],
+    ) -> CatalogueStats:
+        impressions = sum(s.impressions_30d for s in papers.values())
+        clicks = sum(s.clicks_30d for s in papers.values())
+        saves = sum(s.saves_30d for s in papers.values())
+        return cls(
+            version,
+            papers,
+            cosaves,
+            click_rate=(clicks + 1) / (impressions + 10),
+            save_rate=(saves + 1) / (impressions + 20),
+        )
+
+    def of(self, key: int) -> PaperStats:
+        return self.papers.get(key, NO_STATS)
+
+    def smoothed_click_rate(self, key: int) -> float:
+        s = self.of(key)
+        return (s.clicks_30d + PRIOR_IMPRESSIONS * self.click_rate) / (
+            s.impressions_30d + PRIOR_IMPRESSIONS
+        )
+
+    def smoothed_save_rate(self, key: int) -> float:
+        s = self.of(key)
+        return (s.saves_30d + PRIOR_IMPRESSIONS * self.save_rate) / (
+            s.impressions_30d + PRIOR_IMPRESSIONS
+        )
+
+    def popular(self, limit: int) -> list[tuple[int, float]]:
+        """(key, saves×3 + clicks over 7 days), best first."""
+        scored = [(k, 3.0 * s.saves_7d + s.clicks_7d) for k, s in self.papers.items()]
+        scored = [kv for kv in scored if kv[1] > 0]
+        scored.sort(key=lambda kv: (-kv[1], -kv[0]))
+        return scored[:limit]
+
+    def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
+        """For every paper co-saved with the history: the number of (reader, history paper)
+        pairs that saved it too; the item-kNN signal."""
+        scores: dict[int, float] = {}
+        for key in history:
+            for neighbour, together in self.cosaves.get(key, {}).items():
+                scores[neighbour] = scores.get(neighbour, 0.0) + together
+        return scores
+
+
+EMPTY_STATS = CatalogueStats(version="empty")
