@@ -79,6 +79,18 @@ def plan(
     return Plan(profile, history_keys, context, cands)
 
 
+def featurize(
+    plan: Plan, index: VectorIndex, facts: Mapping[int, features.PaperFacts]
+) -> tuple[list[Candidate], np.ndarray, features.Features]:
+    """(candidates, their vectors, their features), leaving out candidates that vanished
+    since planning (withdrawn, or without facts)."""
+    cands = [c for c in plan.candidates if c.key in facts]
+    present, vectors = index.vectors([c.key for c in cands])
+    cands = [c for c, ok in zip(cands, present, strict=True) if ok]
+    vectors = vectors[present]
+    return cands, vectors, features.build(cands, vectors, facts, plan.context)
+
+
 def rank(
     plan: Plan,
     index: VectorIndex,
@@ -91,11 +103,7 @@ def rank(
 ) -> list[Ranked]:
     """Score the plan's candidates with `ranker`, pick a diverse top `k`, and give each
     slot with probability `explore_share` to a random other candidate."""
-    cands = [c for c in plan.candidates if c.key in facts]
-    present, vectors = index.vectors([c.key for c in cands])
-    cands = [c for c, ok in zip(cands, present, strict=True) if ok]
-    vectors = vectors[present]
-    built = features.build(cands, vectors, facts, plan.context)
+    cands, vectors, built = featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
     order = mmr(scores, vectors, k, relevance)
     slots = explore(order, len(cands), explore_share, rng or np.random.default_rng())

@@ -129,10 +129,7 @@ def embed() -> None:
     settings = _settings()
     embedder = load_embedder(settings)
 
-    async def job(store: object) -> int:
-        from service.store import Store
-
-        assert isinstance(store, Store)
+    async def job(store: Store) -> int:
         _, pending = await store.catalogue_counts(embedder.name)
         worker = EmbeddingWorker(
             store, embedder, VectorIndex(embedder.dim), settings.embed_batch_size

@@ -1,54 +1,89 @@
-"""Building a reader's feed: storage reads around the pure pipeline, then the impression log."""
+"""Building a reader's feed: storage reads around the pure pipeline, then the impression log.
+
+`read_inputs` and `plan_feed` are shared with `training.replay`, which rebuilds the
+features of a served feed offline from the same inputs.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import cast
 
 import numpy as np
 
 from ranking import features, pipeline
+from ranking.index import VectorIndex
 from ranking.profile import Interaction
+from ranking.stats import CatalogueStats
 from service import wire
 from service.runtime import Runtime
-from service.store import Impression
+from service.settings import Settings
+from service.store import HistoryRow, Impression, PaperMeta, Store
 
 HISTORY_EVENTS = 1000
 FRESH_CANDIDATES = 100
 
 
+@dataclass(frozen=True)
+class FeedInputs:
+    history: list[HistoryRow]  # newest first
+    hidden: set[int]  # shown too often lately
+    fresh: list[int]
+
+
+async def read_inputs(
+    store: Store, settings: Settings, user_id: str, as_of: datetime | None = None
+) -> FeedInputs:
+    """What the database says about the reader and the catalogue (as of `as_of`: now)."""
+    history, hidden, fresh = await asyncio.gather(
+        store.user_history(user_id, HISTORY_EVENTS, as_of),
+        store.overshown(
+            user_id, settings.impression_window_days, settings.max_impressions_per_paper, as_of
+        ),
+        store.fresh(FRESH_CANDIDATES, as_of),
+    )
+    return FeedInputs(history, hidden, fresh)
+
+
+def plan_feed(
+    index: VectorIndex, stats: CatalogueStats, inputs: FeedInputs, now: datetime
+) -> pipeline.Plan:
+    epoch = now.timestamp()
+    interactions = [
+        Interaction(h.seq, h.type, (epoch - h.occurred_at.timestamp()) / 86_400)
+        for h in inputs.history
+    ]
+    return pipeline.plan(index, interactions, stats, inputs.fresh, inputs.hidden, epoch)
+
+
+def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
+    return {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
+
+
 async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
-    s = rt.settings
-    now = time.time()
-    history, hidden, fresh = await asyncio.gather(
-        rt.store.user_history(user_id, HISTORY_EVENTS),
-        rt.store.overshown(user_id, s.impression_window_days, s.max_impressions_per_paper),
-        rt.store.fresh(FRESH_CANDIDATES),
-    )
-    interactions = [
-        Interaction(h.seq, h.type, (now - h.occurred_at.timestamp()) / 86_400) for h in history
-    ]
+    now = datetime.now(UTC)
+    inputs = await read_inputs(rt.store, rt.settings, user_id)
     stats = rt.stats  # read once, like the ranker
-    plan = await asyncio.to_thread(pipeline.plan, rt.index, interactions, stats, fresh, hidden, now)
+    plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])
-    facts = {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()
     ranked = await asyncio.to_thread(
         pipeline.rank,
         plan,
         rt.index,
-        facts,
+        paper_facts(meta),
         ranker,
         limit,
-        explore_share=s.explore_share,
+        explore_share=rt.settings.explore_share,
         rng=np.random.default_rng(request_id.int),  # replayable from the request id
     )
 
-    history_ids = {h.seq: h.paper_id for h in history}
+    history_ids = {h.seq: h.paper_id for h in inputs.history}
     items = [
         wire.Item(
             paper_id=meta[r.key].id,
@@ -69,6 +104,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     await rt.store.log_feed(
         request_id,
         user_id,
+        now,
         ranker.version,
         stats.version,
         features.NAMES,

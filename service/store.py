@@ -95,6 +95,15 @@ class Impression:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedRecord:
+    user_id: str
+    served_at: datetime
+    model_version: str
+    stats_version: str
+    features: dict[str, list[float]]  # paper id -> logged feature vector
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRecord:
     version: str
     path: str
@@ -215,8 +224,8 @@ class Store:
         rows = await self.pool.fetch(sql("papers_by_seq"), list(seqs))
         return {r["seq"]: PaperMeta(**dict(r)) for r in rows}
 
-    async def fresh(self, limit: int) -> list[int]:
-        return [r["seq"] for r in await self.pool.fetch(sql("fresh"), limit)]
+    async def fresh(self, limit: int, as_of: datetime | None = None) -> list[int]:
+        return [r["seq"] for r in await self.pool.fetch(sql("fresh"), limit, as_of)]
 
     async def popular(self, days: int, limit: int) -> list[asyncpg.Record]:
         """Rows of (seq, id, title, score), best first."""
@@ -250,12 +259,16 @@ class Store:
             )
         return len(stored), unknown
 
-    async def user_history(self, user_id: str, limit: int) -> list[HistoryRow]:
-        rows = await self.pool.fetch(sql("user_history"), user_id, limit)
+    async def user_history(
+        self, user_id: str, limit: int, as_of: datetime | None = None
+    ) -> list[HistoryRow]:
+        rows = await self.pool.fetch(sql("user_history"), user_id, limit, as_of)
         return [HistoryRow(**dict(r)) for r in rows]
 
-    async def overshown(self, user_id: str, days: int, max_impressions: int) -> set[int]:
-        rows = await self.pool.fetch(sql("overshown"), user_id, days, max_impressions)
+    async def overshown(
+        self, user_id: str, days: int, max_impressions: int, as_of: datetime | None = None
+    ) -> set[int]:
+        rows = await self.pool.fetch(sql("overshown"), user_id, days, max_impressions, as_of)
         return {r["seq"] for r in rows}
 
     # --- impressions ----------------------------------------------------------------------
@@ -264,6 +277,7 @@ class Store:
         self,
         request_id: uuid.UUID,
         user_id: str,
+        served_at: datetime,
         model_version: str,
         stats_version: str,
         feature_names: Sequence[str],
@@ -289,6 +303,7 @@ class Store:
                 sql("insert_feed"),
                 request_id,
                 user_id,
+                served_at,
                 model_version,
                 stats_version,
                 list(feature_names),
@@ -296,6 +311,19 @@ class Store:
             )
             if args:
                 await conn.executemany(sql("insert_impression"), args)
+
+    async def feed_record(self, request_id: uuid.UUID) -> FeedRecord | None:
+        """A served feed and the feature vectors logged for each paper in it."""
+        row = await self.pool.fetchrow(sql("feed_record"), request_id)
+        if row is None:
+            return None
+        return FeedRecord(
+            row["user_id"],
+            row["served_at"],
+            row["model_version"],
+            row["stats_version"],
+            msgspec.json.decode(row["features"]),
+        )
 
     async def training_impressions(
         self,

@@ -263,6 +263,18 @@ class SimStats:
         row[1] += clicks
         row[2] += saves
 
+    def merge(self, other: SimStats) -> None:
+        """Add another run's counts to these."""
+        self.feeds += other.feeds
+        self.impressions += other.impressions
+        self.clicks += other.clicks
+        self.saves += other.saves
+        self.unknown += other.unknown
+        for version, counts in other.by_model.items():
+            row = self.by_model.setdefault(version, [0, 0, 0])
+            for i, n in enumerate(counts):
+                row[i] += n
+
     def summary(self) -> str:
         """A few readable lines: totals, then one line per model version."""
         lines = [

@@ -99,8 +99,7 @@ async def test_trained_ranker_beats_the_heuristic_on_fresh_readers(
                 assert (await client.post(f"/v1/admin/models/{name}/activate")).status_code == 200
                 run = await simulate(client, world, panel[prefix], 1, seed=100 + session)
                 assert set(run.by_model) == {"heuristic-1" if name == "heuristic" else version}
-                for field in ("feeds", "impressions", "clicks", "saves"):
-                    setattr(stats[name], field, getattr(stats[name], field) + getattr(run, field))
+                stats[name].merge(run)
 
         saves = await client.fetchval(
             "SELECT json_object_agg(user_id, n) FROM (SELECT user_id, count(*) AS n FROM events "

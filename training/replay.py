@@ -1,0 +1,45 @@
+"""Rebuild the features of a served feed offline, with the serving code and inputs.
+
+Used to check that what was logged is what the shared feature code computes (no
+train/serve skew), and to debug a feed a reader complains about.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+
+from ranking import pipeline
+from ranking.index import VectorIndex
+from ranking.stats import CatalogueStats
+from service.feed import paper_facts, plan_feed, read_inputs
+from service.settings import Settings
+from service.store import Store
+
+
+class ReplayError(Exception):
+    """The feed cannot be replayed faithfully."""
+
+
+async def replay_features(
+    store: Store,
+    settings: Settings,
+    index: VectorIndex,
+    stats: CatalogueStats,
+    request_id: uuid.UUID,
+) -> dict[str, np.ndarray]:
+    """Feature rows, by paper id, of every candidate the feed `request_id` had, recomputed
+    from the database as of the moment it was served."""
+    feed = await store.feed_record(request_id)
+    if feed is None:
+        raise ReplayError(f"no served feed {request_id}")
+    if feed.stats_version != stats.version:
+        raise ReplayError(
+            f"feed {request_id} used statistics {feed.stats_version}, not {stats.version}"
+        )
+    inputs = await read_inputs(store, settings, feed.user_id, as_of=feed.served_at)
+    plan = plan_feed(index, stats, inputs, feed.served_at)
+    meta = await store.papers_by_seq([c.key for c in plan.candidates])
+    cands, _, built = pipeline.featurize(plan, index, paper_facts(meta))
+    return {meta[c.key].id: built.matrix[i] for i, c in enumerate(cands)}
