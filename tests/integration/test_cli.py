@@ -62,3 +62,22 @@ async def test_bad_configuration_is_a_clear_error(database_url: str) -> None:
     result = run(["migrate"], database_url, PAPERFEED_PORT="eighty")
     assert result.returncode != 0
     assert "PAPERFEED_PORT" in result.stderr
+
+
+async def test_train_refuses_thin_data_and_models_commands_manage_the_registry(
+    database_url: str, tmp_path: Path
+) -> None:
+    refused = run(["train"], database_url, PAPERFEED_MODEL_DIR=str(tmp_path))
+    assert refused.returncode == 1
+    assert "only 0 served feeds have feedback" in refused.stderr
+    assert "at least 30 are needed" in refused.stderr
+    assert not os.listdir(tmp_path)  # nothing written
+
+    listed = run(["models", "list"], database_url)
+    assert listed.returncode == 0 and "heuristic  (active)" in listed.stdout
+    unknown = run(["models", "activate", "ltr-nope"], database_url)
+    assert unknown.returncode == 1 and "no registered model 'ltr-nope'" in unknown.stderr
+    nothing = run(["models", "rollback"], database_url)
+    assert nothing.returncode == 1 and "nothing to roll back" in nothing.stderr
+    assert run(["models", "activate", "heuristic"], database_url).returncode == 0
+    assert "active: heuristic" in run(["models", "rollback"], database_url).stdout
