@@ -35,7 +35,21 @@ NAMES: tuple[str, ...] = (
     "abstract_chars",  # log1p
     "history_size",  # log1p of the number of papers the reader likes
     "reader_events",  # log1p of the reader's events: how active they are
+    "heuristic",  # the hand-weighted score below: a trained model starts from it
 )
+
+# The heuristic: content similarity first, then co-saves, popularity and freshness.
+HEURISTIC_WEIGHTS = {
+    "sim_profile": 1.0,
+    "sim_max": 0.6,
+    "sim_interest": 0.6,
+    "cosave": 0.1,
+    "saves_7d": 0.05,
+    "clicks_7d": 0.03,
+    "n_sources": 0.02,
+}
+FRESH_WEIGHT = 0.1
+FRESH_DAYS = 30.0
 
 
 def names_hash(names: Sequence[str] = NAMES) -> str:
@@ -113,4 +127,12 @@ def build(
         m[i, col["abstract_chars"]] = np.log1p(fact.abstract_chars)
     m[:, col["history_size"]] = np.log1p(len(hist))
     m[:, col["reader_events"]] = np.log1p(context.reader_events)
+    m[:, col["heuristic"]] = heuristic_score(m)
     return Features(m, nearest)
+
+
+def heuristic_score(m: np.ndarray) -> np.ndarray:
+    """The hand-weighted score of feature rows (the other columns of `m`)."""
+    score = sum(w * m[:, NAMES.index(name)] for name, w in HEURISTIC_WEIGHTS.items())
+    age_days = np.expm1(m[:, NAMES.index("age_days")])
+    return np.asarray(score + FRESH_WEIGHT * np.exp(-age_days / FRESH_DAYS), dtype=np.float32)

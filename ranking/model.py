@@ -20,36 +20,19 @@ class Ranker(Protocol):
 
 
 class HeuristicRanker:
-    """A hand-weighted score: content similarity first, then popularity and freshness.
+    """The hand-weighted score (`features.heuristic_score`): content similarity first,
+    then co-saves, popularity and freshness.
 
     Serves whenever no trained model is active (a new install, an empty event log).
     """
 
     version = "heuristic-1"
-    WEIGHTS: dict[str, float] = {  # noqa: RUF012 - read-only table
-        "sim_profile": 1.0,
-        "sim_max": 0.6,
-        "sim_interest": 0.6,
-        "cosave": 0.1,
-        "saves_7d": 0.05,
-        "clicks_7d": 0.03,
-        "n_sources": 0.02,
-    }
-    FRESH_WEIGHT = 0.1
-    FRESH_DAYS = 30.0
 
     def __init__(self) -> None:
-        self._weights = np.zeros(len(NAMES), dtype=np.float32)
-        for name, w in self.WEIGHTS.items():
-            self._weights[NAMES.index(name)] = w
-        self._age = NAMES.index("age_days")
+        self._column = NAMES.index("heuristic")
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        age_days = np.expm1(features[:, self._age])
-        freshness = np.exp(-age_days / self.FRESH_DAYS)
-        return np.asarray(
-            features @ self._weights + self.FRESH_WEIGHT * freshness, dtype=np.float32
-        )
+        return np.asarray(features[:, self._column], dtype=np.float32)
 
 
 class LightGBMRanker:
