@@ -225,6 +225,10 @@ Trained on feeds served {data["first_served"]} .. {data["last_served"]}:
 {data["train_groups"]} feeds ({data["train_rows"]} impressions) for training, the latest
 {data["valid_groups"]} feeds ({data["valid_rows"]} impressions) for validation.
 
+NDCG with each gain divided by the probability that readers look at its slot
+(examination ∝ (1+position)^-{manifest["position_bias_exponent"]:.2f}, estimated from the
+exploration slots).
+
 | ranker (validation feeds) | NDCG@5 | NDCG@10 |
 |---|---|---|
 {rows}
