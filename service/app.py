@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Schema
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -22,6 +24,7 @@ from litestar.plugins.problem_details import (
 
 from ranking.embedder import Embedder
 from service import runtime as runtime_module
+from service import wire
 from service.errors import PaperfeedError
 from service.routes import HANDLERS
 from service.runtime import Runtime
@@ -102,7 +105,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         **{exc: _database_down for exc in DATABASE_DOWN},
         Exception: _unexpected,
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=HANDLERS,
         lifespan=[lifespan],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
@@ -118,3 +121,23 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
         ),
     )
+    _close_strict_schemas(app)
+    return app
+
+
+def _close_strict_schemas(app: Litestar) -> None:
+    """Mark request bodies that refuse unknown fields with `additionalProperties: false`.
+
+    Litestar's schema generation does not carry msgspec's `forbid_unknown_fields` over;
+    without this the documentation would promise that extra fields are fine.
+    """
+    components = app.openapi_schema.components
+    for name, schema in (components.schemas or {}).items():
+        struct = getattr(wire, name, None)
+        strict = (
+            isinstance(struct, type)
+            and issubclass(struct, msgspec.Struct)
+            and struct.__struct_config__.forbid_unknown_fields
+        )
+        if strict and isinstance(schema, Schema):
+            schema.additional_properties = False

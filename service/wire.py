@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 MAX_BATCH = 1000
+# Largest `limit` of a feed or list: part of the API's contract (and its schema).
+MAX_LIMIT = 100
 
 # arXiv-style ids ("2401.01234", "2401.01234v2") and most other schemes. No "/": ids are
 # path segments (write old arXiv ids as "hep-th_9901001").
@@ -177,3 +179,17 @@ class ModelList(Struct):
     # The version ranking feeds now ("heuristic-1" when no model is active).
     active: str
     models: list[ModelInfo]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class Problem(Struct):
+    """An error, as `application/problem+json` (RFC 9457). Validation errors add `errors`
+    (each with the path of the bad field); rejected batches add `rejected`."""
+
+    status: int
+    detail: str
+    title: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    rejected: list[Rejection] | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -42,12 +43,20 @@ def with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def server_url() -> Iterator[str]:
     """URL of a PostgreSQL server whose user may create databases."""
     configured = os.environ.get("PAPERFEED_TEST_DATABASE_URL")
     if configured:
-        return configured
-    return embedded_url(tmp_path_factory.mktemp("embedded-pg"))
+        yield configured
+        return
+    yield embedded_url(server_folder(), delete_on_exit=True)
+
+
+def server_folder() -> Path:
+    """A new folder for an embedded PostgreSQL's data, outside pytest's basetemp: pytest
+    makes that private (0700) whenever a session starts, which would lock out the server's
+    own system user while it runs."""
+    return Path(tempfile.mkdtemp(prefix="paperfeed-test-pg-"))
 
 
 @pytest.fixture

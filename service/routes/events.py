@@ -11,7 +11,9 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from service import wire
+from service.catalogue import to_utc
 from service.errors import InvalidInput
+from service.routes.problems import problems
 from service.runtime import RuntimeDep
 from service.store import EventRow
 
@@ -27,6 +29,7 @@ def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
         event: wire.Event = msgspec.convert(raw, wire.Event)
     except msgspec.ValidationError as exc:
         raise ValueError(str(exc)) from exc
+    event.occurred_at = to_utc(event.occurred_at, "occurred_at")
     if event.occurred_at > latest:
         raise ValueError(
             f"occurred_at {event.occurred_at.isoformat()} is in the future; "
@@ -35,7 +38,7 @@ def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
     return event
 
 
-@post("/v1/events", status_code=HTTP_200_OK, tags=["events"])
+@post("/v1/events", status_code=HTTP_200_OK, tags=["events"], responses=problems(413, 422))
 async def record_events(
     data: JSONBody[wire.EventBatch], runtime: RuntimeDep
 ) -> wire.EventBatchResult:

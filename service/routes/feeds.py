@@ -10,27 +10,24 @@ from litestar import get
 from litestar.params import Parameter
 
 from service import wire
-from service.errors import Gone, InvalidInput, NotFound
+from service.errors import Gone, NotFound
 from service.feed import serve_feed
 from service.routes.papers import PaperPath
+from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
 
 UserPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Reader id")]
 Limit = Annotated[
-    int | None, Parameter(ge=1, description="Number of items (default from settings)")
+    int | None,
+    Parameter(ge=1, le=wire.MAX_LIMIT, description="Items (default PAPERFEED_FEED_DEFAULT_LIMIT)"),
 ]
 
 
 def check_limit(limit: int | None, runtime: Runtime) -> int:
-    s = runtime.settings
-    if limit is None:
-        return s.feed_default_limit
-    if limit > s.feed_max_limit:
-        raise InvalidInput(f"limit must be at most {s.feed_max_limit}, got {limit}")
-    return limit
+    return runtime.settings.feed_default_limit if limit is None else limit
 
 
-@get("/v1/users/{user_id:str}/feed", tags=["feed"])
+@get("/v1/users/{user_id:str}/feed", tags=["feed"], responses=problems())
 async def get_feed(user_id: UserPath, runtime: RuntimeDep, limit: Limit = None) -> wire.Feed:
     """The reader's personal feed. A reader with no history gets popular and fresh papers;
     saved and dismissed papers are never included. Each call is logged as impressions
@@ -60,7 +57,7 @@ def _nearest(
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-@get("/v1/papers/{paper_id:str}/similar", tags=["papers"])
+@get("/v1/papers/{paper_id:str}/similar", tags=["papers"], responses=problems(404, 410))
 async def get_similar(
     paper_id: PaperPath, runtime: RuntimeDep, limit: Limit = None
 ) -> wire.ItemList:
@@ -78,22 +75,22 @@ async def get_similar(
     return await _items(runtime, keys, scores, "similar")
 
 
-@get("/v1/search", tags=["papers"])
+@get("/v1/search", tags=["papers"], responses=problems())
 async def search_papers(
     runtime: RuntimeDep,
-    q: Annotated[str, Parameter(min_length=1, max_length=500, description="Free text")],
+    q: Annotated[
+        str, Parameter(min_length=1, max_length=500, pattern=r"\S", description="Free text")
+    ],
     limit: Limit = None,
 ) -> wire.ItemList:
     """Semantic search: papers whose title and abstract are closest in meaning to `q`."""
     k = check_limit(limit, runtime)
-    if not q.strip():
-        raise InvalidInput("q must contain some text")
     query = await asyncio.to_thread(runtime.embedder.embed, [q.strip()])
     keys, scores = _nearest(runtime, query, k, skip=None)
     return await _items(runtime, keys, scores, "search")
 
 
-@get("/v1/trending", tags=["papers"])
+@get("/v1/trending", tags=["papers"], responses=problems())
 async def get_trending(
     runtime: RuntimeDep,
     days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,

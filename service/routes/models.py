@@ -9,6 +9,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from service import registry, wire
+from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
 
 
@@ -31,13 +32,18 @@ async def _apply(runtime: Runtime) -> wire.ModelList:
     return await _state(runtime)
 
 
-@get("/v1/admin/models", tags=["admin"])
+@get("/v1/admin/models", tags=["admin"], responses=problems())
 async def list_models(runtime: RuntimeDep) -> wire.ModelList:
     """Registered models, newest first, and the version ranking feeds now."""
     return await _state(runtime)
 
 
-@post("/v1/admin/models/{version:str}/activate", status_code=HTTP_200_OK, tags=["admin"])
+@post(
+    "/v1/admin/models/{version:str}/activate",
+    status_code=HTTP_200_OK,
+    tags=["admin"],
+    responses=problems(404, 422),
+)
 async def activate_model(
     version: Annotated[str, Parameter(max_length=200, description='A version, or "heuristic"')],
     runtime: RuntimeDep,
@@ -48,14 +54,14 @@ async def activate_model(
     return await _apply(runtime)
 
 
-@post("/v1/admin/models/rollback", status_code=HTTP_200_OK, tags=["admin"])
+@post("/v1/admin/models/rollback", status_code=HTTP_200_OK, tags=["admin"], responses=problems(422))
 async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     """Undo the latest activation: the model active before it ranks again."""
     await registry.rollback(runtime.store)
     return await _apply(runtime)
 
 
-@post("/v1/admin/stats/refresh", status_code=HTTP_200_OK, tags=["admin"])
+@post("/v1/admin/stats/refresh", status_code=HTTP_200_OK, tags=["admin"], responses=problems())
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
     """Recompute this server's catalogue statistics (popularity, co-saves) now instead of
     at the next `STATS_REFRESH_SECONDS` tick."""

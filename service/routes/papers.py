@@ -11,13 +11,14 @@ from litestar.status_codes import HTTP_200_OK
 from service import wire
 from service.catalogue import to_row
 from service.errors import Gone, InvalidInput, NotFound
+from service.routes.problems import problems
 from service.runtime import RuntimeDep
 from service.store import PaperRow
 
 PaperPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Paper id")]
 
 
-@post("/v1/papers", status_code=HTTP_200_OK, tags=["papers"])
+@post("/v1/papers", status_code=HTTP_200_OK, tags=["papers"], responses=problems(413, 422))
 async def upsert_papers(
     data: JSONBody[wire.PaperBatch], runtime: RuntimeDep
 ) -> wire.PaperBatchResult:
@@ -58,7 +59,7 @@ async def upsert_papers(
     )
 
 
-@get("/v1/papers/{paper_id:str}", tags=["papers"])
+@get("/v1/papers/{paper_id:str}", tags=["papers"], responses=problems(404, 410))
 async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     """One paper, with whether it has been embedded yet."""
     row = await runtime.store.get_paper(paper_id)
@@ -79,7 +80,7 @@ async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     )
 
 
-@delete("/v1/papers/{paper_id:str}", tags=["papers"])
+@delete("/v1/papers/{paper_id:str}", tags=["papers"], responses=problems(404))
 async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
     """Withdraw a paper: it is never served again. Repeating the call changes nothing."""
     seq = await runtime.store.withdraw_paper(paper_id)

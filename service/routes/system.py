@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from service import wire
@@ -17,7 +18,11 @@ async def get_health() -> wire.Health:
     return wire.Health(status="ok")
 
 
-@get("/ready", tags=["system"])
+@get(
+    "/ready",
+    tags=["system"],
+    responses={503: ResponseSpec(wire.Readiness, description="Not ready: `problems` says why.")},
+)
 async def get_ready(runtime: RuntimeDep) -> Response[wire.Readiness]:
     """Ready to serve: the database answers and the index is loaded. 503 otherwise."""
     problems: list[str] = []

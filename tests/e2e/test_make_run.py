@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from ranking.embedder import Embedder, paper_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, server_folder
 
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 CATALOGUE = ROOT / "examples" / "papers.jsonl"
@@ -35,7 +36,8 @@ def free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
-    env |= {"PAPERFEED_PORT": str(port), "PAPERFEED_DATA_DIR": str(tmp_path_factory.mktemp("run"))}
+    data_dir = server_folder()
+    env |= {"PAPERFEED_PORT": str(port), "PAPERFEED_DATA_DIR": str(data_dir)}
     log = tmp_path_factory.mktemp("log") / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -58,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0, log.read_text()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_sample_catalogue_is_served_and_saves_personalise_the_feed(

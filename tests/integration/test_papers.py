@@ -124,6 +124,7 @@ async def test_bad_paper_input_is_refused_with_a_reason(client: AppClient) -> No
         ({"papers": []}, 400, "length"),
         ({"papers": [{**good, "id": f"p{i}"} for i in range(1001)]}, 400, "length"),
         ({"papers": [{**good, "title": "   "}]}, 422, "blank"),
+        ({"papers": [{**good, "abstract": "nul \u0000 inside"}]}, 422, "NUL character"),
         ([1, 2], 400, "object"),
     ]
     for body, status, needle in cases:

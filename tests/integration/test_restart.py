@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 
 from ranking.embedder import Embedder
 from service.settings import Settings
-from tests.conftest import running_app, runtime_of, topic_papers, wait_indexed
+from tests.conftest import running_app, runtime_of, server_folder, topic_papers, wait_indexed
 
 
 async def test_index_is_rebuilt_from_stored_vectors_without_embedding(
@@ -29,14 +27,13 @@ async def test_index_is_rebuilt_from_stored_vectors_without_embedding(
         assert runtime_of(second).worker.embedded == 0  # nothing was embedded again
 
 
-async def test_embedded_database_when_no_url_is_set(
-    settings: Settings, embedder: Embedder, tmp_path: Path
-) -> None:
-    own = msgspec.structs.replace(settings, database_url=None, data_dir=tmp_path / "data")
+async def test_embedded_database_when_no_url_is_set(settings: Settings, embedder: Embedder) -> None:
+    data_dir = server_folder() / "data"
+    own = msgspec.structs.replace(settings, database_url=None, data_dir=data_dir)
     async with running_app(own, embedder, expect_database_url=False) as client:
         await client.post("/v1/papers", json={"papers": topic_papers()[:2]})
         await wait_indexed(client)
         assert (await client.get("/ready")).json()["papers"] == 2
-    assert (tmp_path / "data" / "postgres" / "PG_VERSION").is_file()
+    assert (data_dir / "postgres" / "PG_VERSION").is_file()
     async with running_app(own, embedder, expect_database_url=False) as again:
         assert (await again.get("/ready")).json()["indexed"] == 2

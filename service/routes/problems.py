@@ -1,0 +1,29 @@
+"""The error responses each route documents in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+
+from service.wire import Problem
+
+_MEANING = {
+    400: "The request is malformed: a field is missing, of the wrong type or out of range.",
+    404: "No such resource.",
+    410: "The paper was withdrawn.",
+    413: "The request body is larger than PAPERFEED_MAX_BODY_BYTES.",
+    422: "The request is well-formed but nothing in it could be accepted.",
+    503: "The database is unreachable; retry after the Retry-After header's seconds.",
+}
+
+
+def problems(*codes: int) -> dict[int, ResponseSpec]:
+    """ResponseSpecs for 400 and 503 (every route) plus `codes`."""
+    return {
+        code: ResponseSpec(
+            data_container=Problem,
+            media_type="application/problem+json",
+            description=_MEANING[code],
+            generate_examples=False,
+        )
+        for code in sorted({400, 503, *codes})
+    }
