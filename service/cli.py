@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -65,22 +64,15 @@ def main() -> None:
 )
 def serve(host: str | None, port: int | None, catalogue: Path | None) -> None:
     """Start the HTTP API (with an embedded PostgreSQL unless PAPERFEED_DATABASE_URL is set)."""
-    import uvicorn
-
     from service.app import create_app
+    from service.server import serve as run_server
 
     settings = _settings(host=host, port=port)
     if catalogue is not None:
         _ingest(settings, catalogue)
     app = create_app(settings)
     click.echo(f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs)")
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exit 0 at that point.
-    signal.signal(signal.SIGTERM, _exit_zero)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
-
-
-def _exit_zero(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    run_server(app, settings)
 
 
 @main.command()

@@ -37,6 +37,8 @@ class Runtime:
     # Replaced whole by `refresh_stats`.
     stats: CatalogueStats = EMPTY_STATS
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
+    draining: bool = False
 
     def swap_ranker(self, ranker: Ranker) -> None:
         self.ranker = ranker

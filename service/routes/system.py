@@ -35,7 +35,9 @@ async def get_ready(runtime: RuntimeDep) -> Response[wire.Readiness]:
     except Exception as exc:  # any failure here means "not ready", never a 500
         database = False
         problems.append(f"database unreachable: {type(exc).__name__}: {exc}")
-    ok = database
+    if runtime.draining:
+        problems.append("shutting down")
+    ok = database and not runtime.draining
     body = wire.Readiness(
         status="ok" if ok else "unavailable",
         database=database,
