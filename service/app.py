@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Schema
@@ -53,12 +54,17 @@ def _http_problem(exc: HTTPException) -> ProblemDetailsException:
         extra = {"errors": exc.extra}
     elif isinstance(exc.extra, dict):
         extra = exc.extra
+    headers = dict(exc.headers or {})
+    if exc.status_code == 429:
+        # Litestar sends RateLimit-* headers; clients and proxies look for Retry-After.
+        headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1"))))
+        detail = "Too many requests from this client; retry after the Retry-After seconds."
     return ProblemDetailsException(
         status_code=exc.status_code,
         title=exc.detail if exc.detail != detail else None,
         detail=detail,
         extra=extra,
-        headers=exc.headers,
+        headers=headers or None,
     )
 
 
@@ -105,8 +111,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         **{exc: _database_down for exc in DATABASE_DOWN},
         Exception: _unexpected,
     }
+    middleware = []
+    if settings.rate_limit_per_minute > 0:
+        limit = RateLimitConfig(
+            rate_limit=("minute", settings.rate_limit_per_minute), exclude=["/health", "/ready"]
+        )
+        middleware.append(limit.middleware)
     app = Litestar(
         route_handlers=HANDLERS,
+        middleware=middleware,
         lifespan=[lifespan],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         plugins=[
