@@ -33,6 +33,8 @@ class CatalogueStats:
     # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
     click_rate: float = 0.1
     save_rate: float = 0.05
+    # (key, saves×3 + clicks over 7 days), best first: sorted once per snapshot.
+    ranked_popular: tuple[tuple[int, float], ...] = ()
 
     @classmethod
     def build(
@@ -44,12 +46,15 @@ class CatalogueStats:
         impressions = sum(s.impressions_30d for s in papers.values())
         clicks = sum(s.clicks_30d for s in papers.values())
         saves = sum(s.saves_30d for s in papers.values())
+        scored = [(k, 3.0 * s.saves_7d + s.clicks_7d) for k, s in papers.items()]
+        scored = sorted((kv for kv in scored if kv[1] > 0), key=lambda kv: (-kv[1], -kv[0]))
         return cls(
             version,
             papers,
             cosaves,
             click_rate=(clicks + 1) / (impressions + 10),
             save_rate=(saves + 1) / (impressions + 20),
+            ranked_popular=tuple(scored),
         )
 
     def of(self, key: int) -> PaperStats:
@@ -69,10 +74,7 @@ class CatalogueStats:
 
     def popular(self, limit: int) -> list[tuple[int, float]]:
         """(key, saves×3 + clicks over 7 days), best first."""
-        scored = [(k, 3.0 * s.saves_7d + s.clicks_7d) for k, s in self.papers.items()]
-        scored = [kv for kv in scored if kv[1] > 0]
-        scored.sort(key=lambda kv: (-kv[1], -kv[0]))
-        return scored[:limit]
+        return list(self.ranked_popular[:limit])
 
     def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
         """For every paper co-saved with the history: the number of (reader, history paper)
