@@ -121,7 +121,7 @@ class EventBatchResult(Struct):
 
 # A feed item's reasons are the candidate sources that found it (ranking.candidates.SOURCES).
 # "explore": shown at random in an exploration slot.
-Reason = Literal["similar", "popular", "fresh", "search", "explore"]
+Reason = Literal["similar", "collaborative", "popular", "fresh", "search", "explore"]
 
 
 class Item(Struct):
