@@ -30,6 +30,7 @@ from service.errors import PaperfeedError
 from service.routes import HANDLERS
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
+from service.shedding import LoadShedder
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         **{exc: _database_down for exc in DATABASE_DOWN},
         Exception: _unexpected,
     }
-    middleware = []
+    middleware: list[Any] = []
+    if settings.max_concurrent_requests > 0:
+        limit_in_flight = settings.max_concurrent_requests
+        middleware.append(lambda app: LoadShedder(app, limit_in_flight))
     if settings.rate_limit_per_minute > 0:
         limit = RateLimitConfig(
             rate_limit=("minute", settings.rate_limit_per_minute), exclude=["/health", "/ready"]

@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     model_dir: Path | None = None
     # Seconds between looks at the model registry for a newly activated model.
     model_poll_seconds: float = 2.0
+    # Requests in progress at once; more get 503 with Retry-After at once (0: no limit).
+    max_concurrent_requests: int = 64
     # Requests per minute from one client address (0: no limit); /health and /ready are exempt.
     rate_limit_per_minute: int = 0
     # On SIGTERM, seconds to keep serving (with /ready answering 503) before shutting down.

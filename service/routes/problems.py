@@ -12,7 +12,7 @@ _MEANING = {
     410: "The paper was withdrawn.",
     413: "The request body is larger than PAPERFEED_MAX_BODY_BYTES.",
     422: "The request is well-formed but nothing in it could be accepted.",
-    503: "The database is unreachable; retry after the Retry-After header's seconds.",
+    503: "Overloaded, or the database is unreachable; retry after Retry-After seconds.",
 }
 
 

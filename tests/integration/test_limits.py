@@ -17,7 +17,8 @@ LIMIT = 30
 async def test_a_burst_over_the_rate_limit_gets_429_with_retry_after(
     settings: Settings, embedder: Embedder
 ) -> None:
-    async with running_app(replace(settings, rate_limit_per_minute=LIMIT), embedder) as client:
+    limited = replace(settings, rate_limit_per_minute=LIMIT, max_concurrent_requests=0)
+    async with running_app(limited, embedder) as client:
         me = psutil.Process()
         rss = []
         for burst in range(3):
@@ -36,3 +37,26 @@ async def test_a_burst_over_the_rate_limit_gets_429_with_retry_after(
         growth = (rss[-1] - rss[0]) / 2**20
         print(f"RSS after each burst of {10 * LIMIT}: {[round(r / 2**20) for r in rss]} MiB")
         assert growth < 20, f"memory grew {growth:.1f} MiB over two bursts"
+
+
+async def test_an_overloaded_server_sheds_load_with_503_and_retry_after(
+    settings: Settings, embedder: Embedder
+) -> None:
+    async with running_app(replace(settings, max_concurrent_requests=2), embedder) as client:
+        # Semantic search embeds the query: slow enough that 40 at once overflow 2 slots.
+        responses = await asyncio.gather(
+            *(client.get("/v1/search", params={"q": f"topic {i}"}) for i in range(40)),
+            *(client.get("/health") for _ in range(10)),
+        )
+        search, health = responses[:40], responses[40:]
+        statuses = sorted({r.status_code for r in search})
+        assert statuses == [200, 503], statuses
+        shed = next(r for r in search if r.status_code == 503)
+        assert shed.headers["Retry-After"] == "1"
+        assert shed.headers["content-type"].startswith("application/problem+json")
+        assert "retry after" in shed.json()["detail"]
+        assert all(r.status_code == 200 for r in health)  # probes are never shed
+        print(
+            f"{sum(r.status_code == 200 for r in search)} served, "
+            f"{sum(r.status_code == 503 for r in search)} shed"
+        )
