@@ -30,8 +30,3 @@ class NotFound(PaperfeedError):
 class Gone(PaperfeedError):
     status = 410
     title = "Gone"
-
-
-class Unavailable(PaperfeedError):
-    status = 503
-    title = "Service unavailable"

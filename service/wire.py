@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from msgspec import Meta, Struct
 
@@ -102,7 +102,7 @@ class Dismiss(_EventBase, tag="dismiss"):
 
 
 Event = Click | Save | Unsave | Dismiss
-EVENT_TYPES = ("click", "save", "unsave", "dismiss")
+EVENT_TYPES = tuple(str(t.__struct_config__.tag) for t in get_args(Event))
 
 
 class EventBatch(Struct, forbid_unknown_fields=True):

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ranking.artifacts import ArtifactError, sha256, write_artifact
 from ranking.features import NAMES, names_hash
-from ranking.model import HeuristicRanker, Ranker
+from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from service import registry
 from service.store import Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
@@ -97,17 +97,6 @@ def evaluate(
             for k in (5, 10)
         }
     return out
-
-
-class BoosterRanker:
-    """A freshly trained booster behind the Ranker protocol, for evaluation."""
-
-    def __init__(self, booster: lightgbm.Booster, version: str) -> None:
-        self.booster = booster
-        self.version = version
-
-    def score(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(features), dtype=np.float32)
 
 
 def fit(
@@ -271,7 +260,7 @@ async def train_and_register(
     model_text = booster.model_to_string()
     stamp = datetime.now(UTC)
     version = f"ltr-{stamp:%Y%m%d-%H%M%S}-{sha256(model_text.encode())[:6]}"
-    rankers: dict[str, Ranker] = {version: BoosterRanker(booster, version)}
+    rankers: dict[str, Ranker] = {version: LightGBMRanker(model_text, version)}
     notes = [
         f"data       {loaded.feeds} feeds served; {loaded.unlabelled} without feedback and "
         f"{loaded.other_features} with other features left out"
@@ -286,6 +275,8 @@ async def train_and_register(
     heuristic = HeuristicRanker()
     if current is None or current.version != heuristic.version:
         rankers[heuristic.version] = heuristic
+    # Promotion compares with the active ranker, or with the heuristic if that cannot load.
+    baseline = f"active: {current.version}" if current else heuristic.version
     examination = estimate_examination(dataset)
     notes.append(f"position   {examination.describe()}")
     metrics = evaluate(rankers, valid, examination)
@@ -326,7 +317,7 @@ async def train_and_register(
     await store.register_model(version, str(path.resolve()), NAMES, metrics, manifest)
     result = TrainResult(version, path, metrics, manifest, notes=notes)
     if promote:
-        await _promote(store, result, current, margin, force)
+        await _promote(store, result, baseline, margin, force)
     return result
 
 
@@ -342,15 +333,12 @@ def _check_enough(dataset: Dataset, loaded: LoadReport, config: TrainConfig) -> 
 
 
 async def _promote(
-    store: Store, result: TrainResult, current: Ranker | None, margin: float, force: bool
+    store: Store, result: TrainResult, baseline: str, margin: float, force: bool
 ) -> None:
     new = result.metrics[result.version]["ndcg@10"]
-    baseline_name = next((n for n in result.metrics if n != result.version), None)
-    if current is not None:
-        baseline_name = next(n for n in result.metrics if n.endswith(current.version))
-    baseline = result.metrics[baseline_name]["ndcg@10"] if baseline_name else 0.0
-    comparison = f"NDCG@10 {new:.4f} vs {baseline:.4f} ({baseline_name})"
-    if force or new >= baseline + margin:
+    old = result.metrics[baseline]["ndcg@10"]
+    comparison = f"NDCG@10 {new:.4f} vs {old:.4f} ({baseline})"
+    if force or new >= old + margin:
         await registry.activate(store, result.version, reason=f"train: {comparison}")
         result.promoted = True
         result.decision = f"activated{' (forced)' if force else ''}: {comparison}"
