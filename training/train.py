@@ -35,6 +35,9 @@ class TrainConfig:
     validation_share: float = 0.2  # the latest share of feeds, held out by time
     rounds: int = 400
     early_stopping: int = 40
+    # Validation NDCG on a few hundred feeds is noisy: its maximum can fall on the first tree
+    # or two, a model that barely ranks. The best iteration is chosen from this many trees on.
+    min_trees: int = 20
     learning_rate: float = 0.05
     # Small trees with many rows per leaf: feedback logs are noisy and drift with time.
     num_leaves: int = 7
@@ -102,7 +105,8 @@ def evaluate(
 def fit(
     train: Dataset, valid: Dataset, config: TrainConfig, progress: bool = True
 ) -> lightgbm.Booster:
-    """LightGBM lambdarank with early stopping on the validation window's NDCG@10."""
+    """LightGBM lambdarank with early stopping on the validation window's NDCG@10; the
+    model keeps the trees up to the best validation NDCG@10 from `min_trees` on."""
     # `position` lets LightGBM learn the position bias jointly with the ranker (unbiased
     # LambdaMART), so the model is not rewarded for copying the order the logging ranker chose.
     train_set = lightgbm.Dataset(
@@ -120,6 +124,7 @@ def fit(
         def tick(env: lightgbm.callback.CallbackEnv) -> None:
             bar.update(1)
 
+        curve: dict[str, Any] = {}
         booster = lightgbm.train(
             config.lightgbm_params(),
             train_set,
@@ -131,8 +136,12 @@ def fit(
                     config.early_stopping, first_metric_only=True, verbose=False
                 ),
                 tick,
+                lightgbm.record_evaluation(curve),
             ],
         )
+    scores = curve["validation"]["ndcg@10"]
+    first = min(config.min_trees, len(scores))
+    booster.best_iteration = first + int(np.argmax(scores[first - 1 :]))
     return booster
 
 
@@ -155,7 +164,8 @@ class TrainResult:
             f"data       {m['data']['first_served']} .. {m['data']['last_served']}",
             f"groups     {m['data']['train_groups']} train / {m['data']['valid_groups']} validation"
             f"   rows {m['data']['train_rows']} / {m['data']['valid_rows']}",
-            f"trees      {m['best_iteration']} (early stopping on validation NDCG@10)",
+            f"trees      {m['best_iteration']} (best validation NDCG@10 from "
+            f"{m['config']['min_trees']} trees on)",
             "",
             f"{'validation (latest feeds)':<28}{'NDCG@5':>8}{'NDCG@10':>9}   (position-debiased)",
         ]
@@ -290,7 +300,7 @@ async def train_and_register(
         "params": config.lightgbm_params(),
         "config": {k: v for k, v in asdict(config).items() if k != "gains"},
         "gains": asdict(config.gains),
-        "best_iteration": booster.best_iteration or booster.current_iteration(),
+        "best_iteration": booster.best_iteration,
         "metrics": metrics,
         "position_bias_exponent": examination.exponent,
         "feature_importance": importance,
