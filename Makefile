@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Start the API on 127.0.0.1:8000 with an embedded PostgreSQL and the sample catalogue.
 run: install
-	$(BIN)/paperfeed serve --ingest examples/papers.jsonl
+	$(BIN)/paperfeed serve --ingest examples/papers.jsonl --demo-key
 
 ## Lint, type-check and run the whole test suite.
 test: install lint

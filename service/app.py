@@ -13,10 +13,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import Components, Schema, SecurityScheme
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -26,6 +27,7 @@ from litestar.plugins.problem_details import (
 from ranking.embedder import Embedder
 from service import runtime as runtime_module
 from service import wire
+from service.auth import AuthenticationMiddleware, rate_limit_id
 from service.errors import PaperfeedError
 from service.routes import HANDLERS
 from service.runtime import Runtime
@@ -34,13 +36,26 @@ from service.shedding import LoadShedder
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is away": the client should retry later.
-DATABASE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# Served without credentials (besides /health and /ready): the API documentation.
+PUBLIC_PATHS = ["^/docs"]
+
+# Errors that mean "the database is away": the client should retry later. Class 57
+# (operator intervention) is a server shutting down or starting up.
+DATABASE_DOWN = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 def _paperfeed_problem(exc: PaperfeedError) -> ProblemDetailsException:
     return ProblemDetailsException(
-        status_code=exc.status, title=exc.title, detail=exc.message, extra=exc.extra or None
+        status_code=exc.status,
+        title=exc.title,
+        detail=exc.message,
+        extra=exc.extra or None,
+        headers=exc.headers or None,
     )
 
 
@@ -59,7 +74,10 @@ def _http_problem(exc: HTTPException) -> ProblemDetailsException:
     if exc.status_code == 429:
         # Litestar sends RateLimit-* headers; clients and proxies look for Retry-After.
         headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1"))))
-        detail = "Too many requests from this client; retry after the Retry-After seconds."
+        detail = (
+            "Too many requests with this API key (or reader token); "
+            "retry after the Retry-After seconds."
+        )
     return ProblemDetailsException(
         status_code=exc.status_code,
         title=exc.detail if exc.detail != detail else None,
@@ -116,9 +134,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     if settings.max_concurrent_requests > 0:
         limit_in_flight = settings.max_concurrent_requests
         middleware.append(lambda app: LoadShedder(app, limit_in_flight))
+    # After load shedding and before rate limiting, which counts per key.
+    middleware.append(DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS))
     if settings.rate_limit_per_minute > 0:
         limit = RateLimitConfig(
-            rate_limit=("minute", settings.rate_limit_per_minute), exclude=["/health", "/ready"]
+            rate_limit=("minute", settings.rate_limit_per_minute),
+            exclude=["/health", "/ready", *PUBLIC_PATHS],
+            identifier_for_request=rate_limit_id,
         )
         middleware.append(limit.middleware)
     app = Litestar(
@@ -136,6 +158,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             description="Personalised research-paper feeds.",
             path="/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key (pf_…) or a reader token from POST /v1/tokens.",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
         ),
     )
     _close_strict_schemas(app)

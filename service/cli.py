@@ -1,4 +1,5 @@
-"""The `paperfeed` command line: serve, migrate, ingest, embed."""
+"""The `paperfeed` command line: serve, migrate, ingest, embed, keys, simulate, train,
+models, eval."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from service.store import Store
 
 T = TypeVar("T")
+
+DEMO_KEY_NAME = "demo"
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -62,16 +65,36 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Ingest this catalogue file before serving (idempotent).",
 )
-def serve(host: str | None, port: int | None, catalogue: Path | None) -> None:
+@click.option(
+    "--demo-key",
+    is_flag=True,
+    help=f"Create an admin API key named {DEMO_KEY_NAME!r} (revoking earlier ones) and print it.",
+)
+def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: bool) -> None:
     """Start the HTTP API (with an embedded PostgreSQL unless PAPERFEED_DATABASE_URL is set)."""
     from service.app import create_app
+    from service.auth import create_key
     from service.server import serve as run_server
 
     settings = _settings(host=host, port=port)
     if catalogue is not None:
         _ingest(settings, catalogue)
+    key = ""
+    if demo_key:
+
+        async def job(store: Store) -> str:
+            await store.revoke_keys_named(DEMO_KEY_NAME)
+            return (await create_key(store, DEMO_KEY_NAME, ["admin"]))[1]
+
+        key = asyncio.run(_with_store(settings, job))
     app = create_app(settings)
     click.echo(f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    if key:
+        click.echo(
+            f"demo API key (admin; replaced at the next start with --demo-key):\n  {key}\n"
+            f"try: curl -H 'Authorization: Bearer {key}' "
+            f"http://{settings.host}:{settings.port}/v1/trending"
+        )
     run_server(app, settings)
 
 
@@ -152,6 +175,12 @@ def embed() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--topics", type=click.IntRange(min=1), default=6, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--api-key",
+    envvar="PAPERFEED_API_KEY",
+    required=True,
+    help="A key with feed:read and events:write, or admin (or PAPERFEED_API_KEY).",
+)
 def simulate(
     url: str,
     catalogue: Path,
@@ -161,6 +190,7 @@ def simulate(
     seed: int,
     topics: int,
     concurrency: int,
+    api_key: str,
 ) -> None:
     """Simulated readers fetch feeds from a running server and click and save.
 
@@ -178,7 +208,8 @@ def simulate(
     people = make_readers(world, readers, seed)
 
     async def job() -> str:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {api_key}"}
+        async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as client:
             stats = await run_simulation(
                 client,
                 world,
@@ -304,6 +335,57 @@ def rollback_model() -> None:
     except PaperfeedError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"rolled back; active: {now}")
+
+
+# --- paperfeed keys -------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """API keys: create, list, revoke. Only a hash of each key is stored."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key, e.g. 'web-frontend'.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["feed:read", "events:write", "papers:write", "admin"]),
+    help="Repeat for several; admin implies all.",
+)
+def create_api_key(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key and print it. It is shown only this once."""
+    from service.auth import create_key
+
+    record, key = asyncio.run(_with_store(_settings(), lambda s: create_key(s, name, scopes)))
+    click.echo(f"created key {record.key_id} ({name}; {', '.join(record.scopes)}):")
+    click.echo(key)
+
+
+@keys.command("list")
+def list_api_keys() -> None:
+    """Every key: id, name, scopes, when it was created and revoked."""
+    records = asyncio.run(_with_store(_settings(), lambda s: s.list_keys()))
+    for r in records:
+        revoked = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
+        click.echo(
+            f"{r.key_id}  {r.name:<20} {','.join(r.scopes):<40} "
+            f"created {r.created_at:%Y-%m-%d %H:%M}  {revoked}"
+        )
+    if not records:
+        click.echo("no keys yet: paperfeed keys create --name NAME --scope SCOPE")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def revoke_api_key(key_id: str) -> None:
+    """Revoke KEY_ID at once, and every reader token it minted."""
+    record = asyncio.run(_with_store(_settings(), lambda s: s.revoke_key(key_id)))
+    if record is None:
+        raise click.ClickException(f"no key with id {key_id!r} (see paperfeed keys list)")
+    click.echo(f"revoked {record.key_id} ({record.name})")
 
 
 # --- paperfeed eval -------------------------------------------------------------------

@@ -10,6 +10,7 @@ class PaperfeedError(Exception):
 
     status = 500
     title = "Internal error"
+    headers: dict[str, str] = {}  # noqa: RUF012 (read-only per class)
 
     def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -30,3 +31,18 @@ class NotFound(PaperfeedError):
 class Gone(PaperfeedError):
     status = 410
     title = "Gone"
+
+
+class Unauthorized(PaperfeedError):
+    """No credentials, or ones that are unknown, revoked, expired or forged."""
+
+    status = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="paperfeed"'}  # noqa: RUF012
+
+
+class Forbidden(PaperfeedError):
+    """Valid credentials that do not allow this request."""
+
+    status = 403
+    title = "Forbidden"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_STATS, CatalogueStats
+from service.auth import TOKEN_SECRET_NAME
 from service.database import database_url, migrate
 from service.registry import ModelWatcher
 from service.settings import Settings
@@ -33,6 +35,10 @@ class Runtime:
     worker: EmbeddingWorker
     # Replaced whole by the model watcher; a request reads it once (see service.feed).
     ranker: Ranker
+    # Signs reader tokens; shared by every process through the database.
+    token_secret: bytes = b""
+    # The database actually used (the embedded server's, when none is configured).
+    database_url: str = ""
     watcher: ModelWatcher | None = None
     # Replaced whole by `refresh_stats`.
     stats: CatalogueStats = EMPTY_STATS
@@ -99,6 +105,8 @@ async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime
         store, embedder, index, settings.embed_batch_size, settings.embed_poll_seconds
     )
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
+    runtime.database_url = url
+    runtime.token_secret = await store.server_secret(TOKEN_SECRET_NAME, secrets.token_bytes(32))
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
     await runtime.watcher.check()
     await runtime.refresh_stats()

@@ -53,8 +53,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     model_poll_seconds: float = 2.0
     # Requests in progress at once; more get 503 with Retry-After at once (0: no limit).
     max_concurrent_requests: int = 64
-    # Requests per minute from one client address (0: no limit); /health and /ready are exempt.
+    # Requests per minute per API key (per reader for reader tokens, per address without
+    # credentials); 0: no limit. /health and /ready are exempt.
     rate_limit_per_minute: int = 0
+    # Lifetime of reader tokens minted by POST /v1/tokens (and the longest one may ask for).
+    reader_token_ttl_seconds: int = 900
     # On SIGTERM, seconds to keep serving (with /ready answering 503) before shutting down.
     shutdown_grace_seconds: float = 2.0
     log_level: str = "info"
@@ -90,8 +93,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     environ = os.environ if environ is None else environ
     raw: dict[str, object] = {}
     for key, value in environ.items():
-        # An empty variable means "use the default"; PAPERFEED_TEST_* belong to the tests.
-        if key.startswith(PREFIX) and not key.startswith("PAPERFEED_TEST_") and value != "":
+        # An empty variable means "use the default". PAPERFEED_TEST_* belong to the tests,
+        # PAPERFEED_API_KEY to clients (`paperfeed simulate`).
+        client_side = key.startswith("PAPERFEED_TEST_") or key == "PAPERFEED_API_KEY"
+        if key.startswith(PREFIX) and not client_side and value != "":
             raw[key[len(PREFIX) :].lower()] = value
     raw.update(overrides)
     try:

@@ -118,6 +118,34 @@ class Activation:
     path: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+    secret_sha256: str = ""  # only when read for checking a key
+
+
+def _key(row: asyncpg.Record) -> KeyRecord:
+    return KeyRecord(
+        row["key_id"],
+        row["name"],
+        tuple(row["scopes"]),
+        row["created_at"],
+        row["revoked_at"],
+        row.get("secret_sha256", ""),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserDeletion:
+    events: int
+    feeds: int
+    impressions: int
+
+
 def vector_to_bytes(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
@@ -376,6 +404,50 @@ class Store:
     async def rollback_model(self) -> bool:
         """Undo the newest activation; False if there was none to undo."""
         return await self.pool.fetchval(sql("rollback_model")) is not None
+
+    # --- API keys, reader-token secret, readers' data ------------------------------------
+
+    async def create_key(
+        self, key_id: str, name: str, secret_sha256: str, scopes: Sequence[str]
+    ) -> KeyRecord:
+        return _key(
+            await self.pool.fetchrow(sql("create_key"), key_id, name, secret_sha256, list(scopes))
+        )
+
+    async def get_key(self, key_id: str) -> KeyRecord | None:
+        row = await self.pool.fetchrow(sql("get_key"), key_id, timeout=5)
+        return None if row is None else _key(row)
+
+    async def list_keys(self) -> list[KeyRecord]:
+        return [_key(r) for r in await self.pool.fetch(sql("list_keys"))]
+
+    async def revoke_key(self, key_id: str) -> KeyRecord | None:
+        row = await self.pool.fetchrow(sql("revoke_key"), key_id)
+        return None if row is None else _key(row)
+
+    async def revoke_keys_named(self, name: str) -> None:
+        await self.pool.execute(sql("revoke_keys_named"), name)
+
+    async def server_secret(self, name: str, candidate: bytes) -> bytes:
+        """The secret called `name`: `candidate` if none was stored yet, else the stored one."""
+        value: bytes = await self.pool.fetchval(sql("server_secret"), name, candidate)
+        return value
+
+    async def delete_user(self, user_id: str) -> UserDeletion:
+        """Remove everything stored about one reader, in one transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            impressions = await conn.execute(sql("delete_user_impressions"), user_id)
+            feeds = await conn.execute(sql("delete_user_feeds"), user_id)
+            events = await conn.execute(sql("delete_user_events"), user_id)
+        # asyncpg returns the command tag, e.g. "DELETE 12".
+        return UserDeletion(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
+
+    async def export_user(self, user_id: str) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+        """(events, impressions) of one reader, oldest first, from one snapshot."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            events = await conn.fetch(sql("export_user_events"), user_id)
+            impressions = await conn.fetch(sql("export_user_impressions"), user_id)
+        return events, impressions
 
     # --- catalogue statistics -------------------------------------------------------------
 

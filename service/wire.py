@@ -181,6 +181,65 @@ class ModelList(Struct):
     models: list[ModelInfo]
 
 
+# --- reader tokens and readers' data ----------------------------------------------------
+
+
+class TokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    user_id: UserId
+    ttl_seconds: (
+        Annotated[
+            int, Meta(ge=1, description="At most PAPERFEED_READER_TOKEN_TTL_SECONDS (the default)")
+        ]
+        | None
+    ) = None
+
+
+class ReaderToken(Struct):
+    """Send as `Authorization: Bearer <token>`: it reads this reader's feed and posts this
+    reader's events, nothing else, until `expires_at`."""
+
+    token: str
+    user_id: str
+    expires_at: datetime
+
+
+class UserDeletion(Struct):
+    """What was deleted; zeros when a retried request finds nothing left."""
+
+    user_id: str
+    events: int
+    feeds: int
+    impressions: int
+
+
+class ExportedEvent(Struct):
+    event_id: str
+    paper_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    request_id: uuid.UUID | None
+
+
+class ExportedImpression(Struct):
+    request_id: uuid.UUID
+    position: int
+    paper_id: str
+    score: float
+    served_at: datetime
+    model_version: str
+
+
+class UserExport(Struct):
+    """Everything stored about one reader. Their profile is not stored: it is computed
+    from these events whenever a feed is built."""
+
+    user_id: str
+    exported_at: datetime
+    events: list[ExportedEvent]
+    impressions: list[ExportedImpression]
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

@@ -28,9 +28,11 @@ from litestar import Litestar
 
 from ranking.embedder import Embedder
 from service.app import create_app
+from service.auth import create_key
 from service.database import embedded_url
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
+from service.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -92,12 +94,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 class AppClient(httpx.AsyncClient):
-    """An HTTP client bound to a running app, with a side door to its database."""
+    """An HTTP client bound to a running app, with a side door to its database. It sends
+    an admin key (`admin_key`) unless a request sets its own Authorization header."""
 
-    def __init__(self, app: Litestar, base_url: str, database_url: str | None) -> None:
-        super().__init__(base_url=base_url, timeout=60)
+    def __init__(
+        self, app: Litestar, base_url: str, database_url: str | None, admin_key: str
+    ) -> None:
+        super().__init__(
+            base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {admin_key}"}
+        )
         self.app = app
         self.database_url = database_url
+        self.admin_key = admin_key
+
+    async def create_key(self, *scopes: str, name: str = "test") -> str:
+        """A new API key with `scopes`, as `paperfeed keys create` makes one."""
+        async with side_store(self) as store:
+            return (await create_key(store, name, scopes))[1]
 
     async def fetchval(self, query: str, *args: Any) -> Any:
         assert self.database_url, "this app runs its own embedded database"
@@ -106,6 +119,17 @@ class AppClient(httpx.AsyncClient):
             return await conn.fetchval(query, *args)
         finally:
             await conn.close()
+
+
+@asynccontextmanager
+async def side_store(client: AppClient) -> AsyncIterator[Store]:
+    """A `Store` on the app's database in the test's own event loop, as another paperfeed
+    process (the CLI) would have one."""
+    store = await Store.connect(runtime_of(client).database_url, max_size=1)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @asynccontextmanager
@@ -127,7 +151,13 @@ async def running_app(
     port = server.servers[0].sockets[0].getsockname()[1]
     assert expect_database_url == (settings.database_url is not None)
     try:
-        async with AppClient(app, f"http://127.0.0.1:{port}", settings.database_url) as client:
+        store = await Store.connect(app.state.runtime.database_url, max_size=1)
+        try:
+            admin_key = (await create_key(store, "tests", ["admin"]))[1]
+        finally:
+            await store.close()
+        base_url = f"http://127.0.0.1:{port}"
+        async with AppClient(app, base_url, settings.database_url, admin_key) as client:
             yield client
     finally:
         server.should_exit = True

@@ -2,12 +2,13 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, models, papers, system
+from service.routes import events, feeds, models, papers, system, users
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
     *events.HANDLERS,
     *feeds.HANDLERS,
     *models.HANDLERS,
+    *users.HANDLERS,
     *system.HANDLERS,
 ]

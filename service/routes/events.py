@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import post
+from litestar import Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from service import wire
+from service.auth import principal_of, requires
 from service.catalogue import to_utc
-from service.errors import InvalidInput
+from service.errors import Forbidden, InvalidInput
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
 from service.store import EventRow
@@ -38,9 +39,15 @@ def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
     return event
 
 
-@post("/v1/events", status_code=HTTP_200_OK, tags=["events"], responses=problems(413, 422))
+@post(
+    "/v1/events",
+    status_code=HTTP_200_OK,
+    tags=["events"],
+    responses=problems(413, 422),
+    guards=[requires("events:write", readers="own")],
+)
 async def record_events(
-    data: JSONBody[wire.EventBatch], runtime: RuntimeDep
+    data: JSONBody[wire.EventBatch], runtime: RuntimeDep, request: Request[Any, Any, Any]
 ) -> wire.EventBatchResult:
     """Record up to 1,000 events in one transaction.
 
@@ -48,6 +55,15 @@ async def record_events(
     counted as a duplicate and changes nothing. Invalid events are rejected one by one
     with a reason; the valid ones are stored. If none is valid the answer is 422.
     """
+    reader = principal_of(request).reader
+    if reader is not None:
+        # A reader token speaks for one reader: a batch naming anyone else is refused whole.
+        for i, raw in enumerate(data.events):
+            if raw.get("user_id") != reader:
+                raise Forbidden(
+                    f"event {i} is for user_id {raw.get('user_id')!r}; this reader token "
+                    f"may only post events of {reader!r}"
+                )
     skew = timedelta(seconds=runtime.settings.event_clock_skew_seconds)
     latest = datetime.now(UTC) + skew
     rows: list[EventRow] = []

@@ -10,11 +10,15 @@ from litestar import get
 from litestar.params import Parameter
 
 from service import wire
+from service.auth import requires
 from service.errors import Gone, NotFound
 from service.feed import serve_feed
 from service.routes.papers import PaperPath
 from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
+
+# The shared catalogue: API keys with feed:read, and any reader token.
+CATALOGUE = requires("feed:read", readers="any")
 
 UserPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Reader id")]
 Limit = Annotated[
@@ -27,7 +31,12 @@ def check_limit(limit: int | None, runtime: Runtime) -> int:
     return runtime.settings.feed_default_limit if limit is None else limit
 
 
-@get("/v1/users/{user_id:str}/feed", tags=["feed"], responses=problems())
+@get(
+    "/v1/users/{user_id:str}/feed",
+    tags=["feed"],
+    responses=problems(),
+    guards=[requires("feed:read", readers="own")],
+)
 async def get_feed(user_id: UserPath, runtime: RuntimeDep, limit: Limit = None) -> wire.Feed:
     """The reader's personal feed. A reader with no history gets popular and fresh papers;
     saved and dismissed papers are never included. Each call is logged as impressions
@@ -57,7 +66,12 @@ def _nearest(
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-@get("/v1/papers/{paper_id:str}/similar", tags=["papers"], responses=problems(404, 410))
+@get(
+    "/v1/papers/{paper_id:str}/similar",
+    tags=["papers"],
+    responses=problems(404, 410),
+    guards=[CATALOGUE],
+)
 async def get_similar(
     paper_id: PaperPath, runtime: RuntimeDep, limit: Limit = None
 ) -> wire.ItemList:
@@ -75,7 +89,7 @@ async def get_similar(
     return await _items(runtime, keys, scores, "similar")
 
 
-@get("/v1/search", tags=["papers"], responses=problems())
+@get("/v1/search", tags=["papers"], responses=problems(), guards=[CATALOGUE])
 async def search_papers(
     runtime: RuntimeDep,
     q: Annotated[
@@ -90,7 +104,7 @@ async def search_papers(
     return await _items(runtime, keys, scores, "search")
 
 
-@get("/v1/trending", tags=["papers"], responses=problems())
+@get("/v1/trending", tags=["papers"], responses=problems(), guards=[CATALOGUE])
 async def get_trending(
     runtime: RuntimeDep,
     days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,

@@ -9,8 +9,11 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from service import registry, wire
+from service.auth import requires
 from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
+
+ADMIN = requires("admin")
 
 
 async def _state(runtime: Runtime) -> wire.ModelList:
@@ -32,7 +35,7 @@ async def _apply(runtime: Runtime) -> wire.ModelList:
     return await _state(runtime)
 
 
-@get("/v1/admin/models", tags=["admin"], responses=problems())
+@get("/v1/admin/models", tags=["admin"], responses=problems(), guards=[ADMIN])
 async def list_models(runtime: RuntimeDep) -> wire.ModelList:
     """Registered models, newest first, and the version ranking feeds now."""
     return await _state(runtime)
@@ -43,6 +46,7 @@ async def list_models(runtime: RuntimeDep) -> wire.ModelList:
     status_code=HTTP_200_OK,
     tags=["admin"],
     responses=problems(404, 422),
+    guards=[ADMIN],
 )
 async def activate_model(
     version: Annotated[str, Parameter(max_length=200, description='A version, or "heuristic"')],
@@ -54,14 +58,26 @@ async def activate_model(
     return await _apply(runtime)
 
 
-@post("/v1/admin/models/rollback", status_code=HTTP_200_OK, tags=["admin"], responses=problems(422))
+@post(
+    "/v1/admin/models/rollback",
+    status_code=HTTP_200_OK,
+    tags=["admin"],
+    responses=problems(422),
+    guards=[ADMIN],
+)
 async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     """Undo the latest activation: the model active before it ranks again."""
     await registry.rollback(runtime.store)
     return await _apply(runtime)
 
 
-@post("/v1/admin/stats/refresh", status_code=HTTP_200_OK, tags=["admin"], responses=problems())
+@post(
+    "/v1/admin/stats/refresh",
+    status_code=HTTP_200_OK,
+    tags=["admin"],
+    responses=problems(),
+    guards=[ADMIN],
+)
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
     """Recompute this server's catalogue statistics (popularity, co-saves) now instead of
     at the next `STATS_REFRESH_SECONDS` tick."""

@@ -9,6 +9,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from service import wire
+from service.auth import requires
 from service.catalogue import to_row
 from service.errors import Gone, InvalidInput, NotFound
 from service.routes.problems import problems
@@ -18,7 +19,13 @@ from service.store import PaperRow
 PaperPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Paper id")]
 
 
-@post("/v1/papers", status_code=HTTP_200_OK, tags=["papers"], responses=problems(413, 422))
+@post(
+    "/v1/papers",
+    status_code=HTTP_200_OK,
+    tags=["papers"],
+    responses=problems(413, 422),
+    guards=[requires("papers:write")],
+)
 async def upsert_papers(
     data: JSONBody[wire.PaperBatch], runtime: RuntimeDep
 ) -> wire.PaperBatchResult:
@@ -59,7 +66,12 @@ async def upsert_papers(
     )
 
 
-@get("/v1/papers/{paper_id:str}", tags=["papers"], responses=problems(404, 410))
+@get(
+    "/v1/papers/{paper_id:str}",
+    tags=["papers"],
+    responses=problems(404, 410),
+    guards=[requires("feed:read", readers="any")],
+)
 async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     """One paper, with whether it has been embedded yet."""
     row = await runtime.store.get_paper(paper_id)
@@ -80,7 +92,12 @@ async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     )
 
 
-@delete("/v1/papers/{paper_id:str}", tags=["papers"], responses=problems(404))
+@delete(
+    "/v1/papers/{paper_id:str}",
+    tags=["papers"],
+    responses=problems(404),
+    guards=[requires("papers:write")],
+)
 async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
     """Withdraw a paper: it is never served again. Repeating the call changes nothing."""
     seq = await runtime.store.withdraw_paper(paper_id)

@@ -8,16 +8,20 @@ from service.wire import Problem
 
 _MEANING = {
     400: "The request is malformed: a field is missing, of the wrong type or out of range.",
+    401: "No credentials, or an API key or reader token that is unknown, revoked or expired.",
+    403: "The credentials do not allow this: a missing scope, or another reader's data.",
     404: "No such resource.",
     410: "The paper was withdrawn.",
     413: "The request body is larger than PAPERFEED_MAX_BODY_BYTES.",
-    422: "The request is well-formed but nothing in it could be accepted.",
+    422: "The request is well-formed but cannot be accepted; `detail` says why.",
+    429: "Over PAPERFEED_RATE_LIMIT_PER_MINUTE for this key; retry after Retry-After seconds.",
     503: "Overloaded, or the database is unreachable; retry after Retry-After seconds.",
 }
 
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
-    """ResponseSpecs for 400 and 503 (every route) plus `codes`."""
+    """ResponseSpecs for what every authenticated route may answer (400, 401, 403, 429,
+    503) plus `codes`."""
     return {
         code: ResponseSpec(
             data_container=Problem,
@@ -25,5 +29,5 @@ def problems(*codes: int) -> dict[int, ResponseSpec]:
             description=_MEANING[code],
             generate_examples=False,
         )
-        for code in sorted({400, 503, *codes})
+        for code in sorted({400, 401, 403, 429, 503, *codes})
     }

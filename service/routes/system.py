@@ -12,7 +12,7 @@ from service import wire
 from service.runtime import RuntimeDep
 
 
-@get("/health", tags=["system"])
+@get("/health", tags=["system"], exclude_from_auth=True, security=[{}])
 async def get_health() -> wire.Health:
     """The process is up."""
     return wire.Health(status="ok")
@@ -21,6 +21,8 @@ async def get_health() -> wire.Health:
 @get(
     "/ready",
     tags=["system"],
+    exclude_from_auth=True,
+    security=[{}],
     responses={503: ResponseSpec(wire.Readiness, description="Not ready: `problems` says why.")},
 )
 async def get_ready(runtime: RuntimeDep) -> Response[wire.Readiness]:

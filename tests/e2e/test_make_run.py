@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -20,16 +18,9 @@ import pytest
 
 from ranking.embedder import Embedder, paper_text
 from tests.conftest import ROOT, server_folder
+from tests.e2e.processes import PAPERFEED, free_port
 
-PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 CATALOGUE = ROOT / "examples" / "papers.jsonl"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +32,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     log = tmp_path_factory.mktemp("log") / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [PAPERFEED, "serve", "--ingest", str(CATALOGUE)], env=env, stdout=out, stderr=out
+            [PAPERFEED, "serve", "--ingest", str(CATALOGUE), "--demo-key"],
+            env=env,
+            stdout=out,
+            stderr=out,
         )
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -56,6 +50,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
                 pass
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
+        # The key `make run` prints, as a reader of the README would copy it.
+        demo_key = re.search(r"demo API key.*\n\s+(pf_\S+)", log.read_text())
+        assert demo_key, log.read_text()
+        assert client.get("/v1/trending").status_code == 401
+        client.headers["Authorization"] = f"Bearer {demo_key[1]}"
         yield client
     finally:
         process.terminate()

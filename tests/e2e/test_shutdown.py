@@ -4,45 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
-import subprocess
-import time
 from pathlib import Path
-from typing import IO
 
 import httpx
 
 from tests.conftest import server_folder, topic_papers
-from tests.e2e.test_make_run import PAPERFEED, free_port
-
-
-def start(command: list[str], env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, stdout=log, stderr=log)
+from tests.e2e.processes import clean_env, create_key, free_port, start, wait_ready
 
 
 async def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path: Path) -> None:
     catalogue = tmp_path / "papers.jsonl"
     catalogue.write_text("\n".join(json.dumps(p) for p in topic_papers()))
     port, data_dir = free_port(), server_folder()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
-    env |= {"PAPERFEED_PORT": str(port), "PAPERFEED_DATA_DIR": str(data_dir)}
-    log = (tmp_path / "serve.log").open("w")
-    process = start([PAPERFEED, "serve", "--ingest", str(catalogue)], env, log)
+    env = clean_env(port=str(port), data_dir=str(data_dir))
+    key = create_key(env, "feed:read")
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w")
+    process = start(["serve", "--ingest", str(catalogue)], env, log)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                try:
-                    ready = (await client.get("/ready")).json()
-                    if ready["papers"] and ready["indexed"] == ready["papers"]:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.2)
+        headers = {"Authorization": f"Bearer {key}"}
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+            await wait_ready(client, process, log_path)
 
             # 40 feeds at once; SIGTERM lands while they are being served.
             requests = [

@@ -1,4 +1,4 @@
-"""`paperfeed ingest` and `paperfeed migrate` as a user runs them: real processes."""
+"""`paperfeed ingest`, `migrate` and `keys` as a user runs them: real processes."""
 
 from __future__ import annotations
 
@@ -81,3 +81,25 @@ async def test_train_refuses_thin_data_and_models_commands_manage_the_registry(
     assert nothing.returncode == 1 and "nothing to roll back" in nothing.stderr
     assert run(["models", "activate", "heuristic"], database_url).returncode == 0
     assert "active: heuristic" in run(["models", "rollback"], database_url).stdout
+
+
+async def test_keys_are_created_listed_and_revoked_from_the_command_line(
+    database_url: str,
+) -> None:
+    created = run(["keys", "create", "--name", "web", "--scope", "feed:read"], database_url)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    assert key.startswith(f"pf_{key_id}_") and f"created key {key_id}" in created.stdout
+
+    listed = run(["keys", "list"], database_url)
+    assert key_id in listed.stdout and "feed:read" in listed.stdout and "active" in listed.stdout
+    assert key not in listed.stdout  # the key itself is shown once, at creation
+
+    revoked = run(["keys", "revoke", key_id], database_url)
+    assert revoked.returncode == 0 and f"revoked {key_id}" in revoked.stdout
+    assert "revoked" in run(["keys", "list"], database_url).stdout.split(key_id)[1]
+    unknown = run(["keys", "revoke", "nosuchkey"], database_url)
+    assert unknown.returncode == 1 and "no key with id 'nosuchkey'" in unknown.stderr
+    bad_scope = run(["keys", "create", "--name", "x", "--scope", "everything"], database_url)
+    assert bad_scope.returncode == 2 and "'everything' is not one of" in bad_scope.stderr

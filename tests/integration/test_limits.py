@@ -1,4 +1,5 @@
-"""Rate limiting: a burst of 10× the limit gets 429s with Retry-After; memory stays flat."""
+"""Rate limiting per key: a burst of 10× the limit gets 429s with Retry-After; memory stays
+flat. Load shedding: beyond the concurrency limit, 503 with Retry-After."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ async def test_a_burst_over_the_rate_limit_gets_429_with_retry_after(
             assert refused.headers["content-type"].startswith("application/problem+json")
             assert "Retry-After" in refused.json()["detail"]
             assert (await client.get("/health")).status_code == 200  # probes are exempt
+            # The limit counts per key: another key still has its whole allowance.
+            other = {"Authorization": f"Bearer {await client.create_key('feed:read')}"}
+            assert (await client.get("/v1/trending", headers=other)).status_code == 200
             rss.append(me.memory_info().rss)
         growth = (rss[-1] - rss[0]) / 2**20
         print(f"RSS after each burst of {10 * LIMIT}: {[round(r / 2**20) for r in rss]} MiB")

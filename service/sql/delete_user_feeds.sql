@@ -1,0 +1,1 @@
+DELETE FROM feeds WHERE user_id = $1

@@ -1,0 +1,1 @@
+DELETE FROM impressions WHERE user_id = $1
