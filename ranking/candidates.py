@@ -9,7 +9,9 @@ import numpy as np
 
 from ranking.index import VectorIndex
 
-SOURCES = ("similar", "collaborative", "popular", "fresh")
+# similar: content neighbours (FAISS); collaborative: co-saved with the history (item-kNN);
+# related: RP3beta item-item neighbours; factors: ALS (FAISS over item factors).
+SOURCES = ("similar", "collaborative", "related", "factors", "popular", "fresh")
 
 
 @dataclass(slots=True)
@@ -25,6 +27,8 @@ class Candidate:
 class Limits:
     per_interest: int = 100
     collaborative: int = 100
+    related: int = 100
+    factors: int = 100
     popular: int = 50
     fresh: int = 50
 
@@ -40,13 +44,16 @@ def gather(
     fresh: Sequence[int],
     hidden: Collection[int],
     limits: Limits = DEFAULT_LIMITS,
+    related: Sequence[tuple[int, float]] = (),
+    factors: Sequence[tuple[int, float]] = (),
 ) -> list[Candidate]:
     """Merge nearest neighbours of each interest, papers co-saved with the history
-    (`collaborative`, best first), popular and fresh papers.
+    (`collaborative`), RP3beta neighbours of the history (`related`), the reader's best
+    papers by ALS factors (`factors`), popular and fresh papers; lists best first.
 
     Papers in `hidden` (already saved, dismissed, shown too often) and papers missing
     from the index (withdrawn, not yet embedded) are left out. The result is in
-    first-found order: similar, collaborative, popular, fresh.
+    first-found order: similar, collaborative, related, factors, popular, fresh.
     """
     found: dict[int, Candidate] = {}
 
@@ -68,8 +75,19 @@ def gather(
                 if key >= 0 and key not in hidden:
                     add("similar", key, kept, score)
                     kept += 1
-    for rank, (key, score) in enumerate(collaborative[: limits.collaborative]):
-        add("collaborative", key, rank, score)
+    for source, ranked, limit in (
+        ("collaborative", collaborative, limits.collaborative),
+        ("related", related, limits.related),
+        ("factors", factors, limits.factors),
+    ):
+        # Hidden papers take no slot, like in the content search above.
+        kept = 0
+        for key, score in ranked:
+            if kept >= limit:
+                break
+            if key not in hidden:
+                add(source, key, kept, score)
+                kept += 1
     for rank, (key, score) in enumerate(popular[: limits.popular]):
         add("popular", key, rank, score)
     for rank, key in enumerate(fresh[: limits.fresh]):

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ranking.candidates import SOURCES, Candidate
+from ranking.collab import SparseScores
 from ranking.stats import CatalogueStats
 
 # A source that did not find the candidate reports this rank.
@@ -25,6 +26,14 @@ NAMES: tuple[str, ...] = (
     *(f"rank_{s}" for s in SOURCES),  # its rank there (MISSING_RANK if not found)
     "n_sources",
     "cosave",  # log1p of co-saves with the reader's history (item-kNN)
+    "related_score",  # RP3beta score with the reader's history
+    "factor_score",  # inner product of the reader's ALS vector and the paper's
+    # The same scores against the reader's best candidate: comparable across readers with
+    # short and long histories.
+    "related_share",  # related_score / the highest among the candidates
+    "cosave_share",  # co-saves / the most any candidate has
+    "factor_gap",  # factor_score - the highest among the candidates
+    "sim_gap",  # sim_max - the highest among the candidates
     "clicks_7d",  # log1p of clicks by everyone
     "saves_7d",
     "clicks_30d",
@@ -73,6 +82,8 @@ class Context:
     stats: CatalogueStats
     cosave: Mapping[int, float]  # candidate key -> co-save score with the history
     reader_events: int
+    related: SparseScores = field(default_factory=SparseScores)  # RP3beta with the history
+    taste: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # ALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,15 @@ def build(
         m[:, col[f"rank_{source}"]] = np.where(ranks >= 0, ranks, MISSING_RANK)
     m[:, col["n_sources"]] = [len(c.ranks) for c in candidates]
     keys = [c.key for c in candidates]
-    m[:, col["cosave"]] = np.log1p([context.cosave.get(k, 0.0) for k in keys])
+    cosave = np.array([context.cosave.get(k, 0.0) for k in keys], dtype=np.float32)
+    m[:, col["cosave"]] = np.log1p(cosave)
+    m[:, col["cosave_share"]] = cosave / max(float(cosave.max()), 1.0)
+    m[:, col["related_score"]] = related = context.related.lookup(keys)
+    m[:, col["related_share"]] = related / max(float(related.max()), 1e-9)
+    if context.stats.factors is not None:
+        m[:, col["factor_score"]] = factor = context.stats.factors.score(context.taste, keys)
+        m[:, col["factor_gap"]] = factor - factor.max()
+    m[:, col["sim_gap"]] = m[:, col["sim_max"]] - m[:, col["sim_max"]].max()
     papers = [context.stats.of(k) for k in keys]
     for name in ("clicks_7d", "saves_7d", "clicks_30d", "saves_30d"):
         m[:, col[name]] = np.log1p([getattr(p, name) for p in papers])

@@ -71,11 +71,10 @@ class VectorIndex:
         Missing keys are reported rather than raised: a paper may be withdrawn between
         retrieval and ranking.
         """
-        present = np.zeros(len(keys), dtype=bool)
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
         with self._lock:
-            for row, key in enumerate(keys):
-                if key in self._keys:
-                    out[row] = self._index.reconstruct(int(key))
-                    present[row] = True
+            present = np.fromiter((k in self._keys for k in keys), dtype=bool, count=len(keys))
+            if present.any():
+                wanted = np.asarray(keys, dtype=np.int64)[present]
+                out[present] = self._index.reconstruct_batch(wanted)
         return present, out

@@ -72,10 +72,26 @@ def plan(
         stats,
         cosave,
         len(interactions),
+        related=stats.related_scores(liked),
+        taste=stats.taste(liked),
     )
     excluded = set(hidden) | profile.excluded
     popular = stats.popular(limits.popular + len(excluded))
-    cands = gather(index, context.interests, collaborative, popular, fresh, excluded, limits)
+    related = context.related.top(limits.related + len(excluded))
+    factors = (
+        stats.factors.top(context.taste, limits.factors + len(excluded)) if stats.factors else []
+    )
+    cands = gather(
+        index,
+        context.interests,
+        collaborative,
+        popular,
+        fresh,
+        excluded,
+        limits,
+        related=related,
+        factors=factors,
+    )
     return Plan(profile, history_keys, context, cands)
 
 

@@ -1,10 +1,16 @@
 """Catalogue-wide statistics that features need, materialised periodically so that a feed
-request needs no heavy query: feedback and exposure counts per paper, and co-save lists."""
+request needs no heavy query: feedback and exposure counts per paper, co-save lists, the
+RP3beta neighbour table and ALS factors (`ranking.collab`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
+
+from ranking import collab
+from ranking.collab import Factors, NeighbourTable, SparseScores
 
 # Strength of the prior in smoothed rates: a paper's rate starts at the catalogue's rate
 # and moves towards its own as it collects impressions.
@@ -35,6 +41,23 @@ class CatalogueStats:
     save_rate: float = 0.05
     # (key, saves×3 + clicks over 7 days), best first: sorted once per snapshot.
     ranked_popular: tuple[tuple[int, float], ...] = ()
+    # RP3beta item-item table and ALS factors fitted on current saves.
+    related: NeighbourTable = field(default_factory=NeighbourTable)
+    factors: Factors | None = None
+
+    @classmethod
+    def from_saves(
+        cls,
+        version: str,
+        papers: Mapping[int, PaperStats],
+        readers: np.ndarray,
+        saved: np.ndarray,
+        params: collab.CollabParams = collab.DEFAULT_PARAMS,
+    ) -> CatalogueStats:
+        """A snapshot whose collaborative models are fitted on the current saves, one
+        (reader, paper) pair per position of `readers` and `saved` (reader ids as integers)."""
+        fitted = collab.fit(readers, saved, params)
+        return cls.build(version, papers, fitted.cosaves, fitted.related, fitted.factors)
 
     @classmethod
     def build(
@@ -42,6 +65,8 @@ class CatalogueStats:
         version: str,
         papers: Mapping[int, PaperStats],
         cosaves: Mapping[int, Mapping[int, int]],
+        related: NeighbourTable | None = None,
+        factors: Factors | None = None,
     ) -> CatalogueStats:
         impressions = sum(s.impressions_30d for s in papers.values())
         clicks = sum(s.clicks_30d for s in papers.values())
@@ -55,6 +80,8 @@ class CatalogueStats:
             click_rate=(clicks + 1) / (impressions + 10),
             save_rate=(saves + 1) / (impressions + 20),
             ranked_popular=tuple(scored),
+            related=related if related is not None else NeighbourTable(),
+            factors=factors,
         )
 
     def of(self, key: int) -> PaperStats:
@@ -84,6 +111,16 @@ class CatalogueStats:
             for neighbour, together in self.cosaves.get(key, {}).items():
                 scores[neighbour] = scores.get(neighbour, 0.0) + together
         return scores
+
+    def related_scores(self, history: Iterable[int]) -> SparseScores:
+        """RP3beta scores of every paper linked to the history (the sum of its rows)."""
+        return self.related.scores(list(history))
+
+    def taste(self, history: Iterable[int]) -> np.ndarray:
+        """The reader's ALS vector folded in from the history; empty without factors."""
+        if self.factors is None:
+            return np.zeros(0, dtype=np.float32)
+        return self.factors.fold_in(list(history))
 
 
 EMPTY_STATS = CatalogueStats(version="empty")

@@ -63,6 +63,15 @@ def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
     return {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
 
 
+# The candidate sources as readers see them: every collaborative model is "collaborative".
+REASONS = {"related": "collaborative", "factors": "collaborative"}
+
+
+def reasons(sources: list[str]) -> list[str]:
+    """The distinct reasons behind a paper's candidate sources, in the sources' order."""
+    return list(dict.fromkeys(REASONS.get(s, s) for s in sources))
+
+
 async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
     now = datetime.now(UTC)
@@ -90,7 +99,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
             title=meta[r.key].title,
             score=round(r.score, 6),
             position=position,
-            reasons=cast(list[wire.Reason], r.sources + ["explore"] * r.explored),
+            reasons=cast(list[wire.Reason], reasons(r.sources) + ["explore"] * r.explored),
             similar_to=history_ids[r.similar_to]
             if r.similar_to is not None and "similar" in r.sources
             else None,

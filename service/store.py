@@ -6,6 +6,7 @@ stay in the route handlers.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import asyncpg
 import msgspec
 import numpy as np
 
+from ranking.collab import DEFAULT_PARAMS, CollabParams
 from ranking.stats import CatalogueStats, PaperStats
 
 
@@ -451,18 +453,23 @@ class Store:
 
     # --- catalogue statistics -------------------------------------------------------------
 
-    async def catalogue_stats(self, version: str, cosave_neighbours: int = 50) -> CatalogueStats:
-        """Feedback and exposure per paper and co-save lists, as one snapshot."""
+    async def catalogue_stats(
+        self, version: str, params: CollabParams = DEFAULT_PARAMS
+    ) -> CatalogueStats:
+        """Feedback and exposure per paper, and the collaborative models (co-save lists,
+        RP3beta table, ALS factors) fitted on the current saves, as one snapshot."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
-            pairs = await conn.fetch(sql("cosaves"), cosave_neighbours, timeout=300)
+            saves = await conn.fetch(sql("saves"), timeout=300)
         papers = {
             r["seq"]: PaperStats(
                 r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
             )
             for r in rows
         }
-        cosaves: dict[int, dict[int, int]] = {}
-        for r in pairs:
-            cosaves.setdefault(r["paper"], {})[r["neighbour"]] = r["together"]
-        return CatalogueStats.build(version, papers, cosaves)
+        readers = np.array([r["reader"] for r in saves], dtype=np.int64)
+        saved = np.array([r["paper"] for r in saves], dtype=np.int64)
+        # Fitting is CPU work (seconds on a large catalogue): off the event loop.
+        return await asyncio.to_thread(
+            CatalogueStats.from_saves, version, papers, readers, saved, params
+        )

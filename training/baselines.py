@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from ranking.collab import keep_top_k, row_normalised, rp3beta
 from training.evaluate import Context, MethodSpec
 
 
@@ -20,20 +21,6 @@ def _dense(product: Any) -> np.ndarray:
     if sp.issparse(product):
         return np.asarray(product.toarray(), dtype=np.float32)
     return np.asarray(product, dtype=np.float32)
-
-
-def keep_top_k(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Keep the k largest entries of each row (ties broken arbitrarily)."""
-    matrix = sp.csr_matrix(matrix)
-    counts = np.diff(matrix.indptr)
-    keep = np.ones(matrix.nnz, dtype=bool)
-    for row in np.flatnonzero(counts > k):
-        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-        drop = np.argpartition(matrix.data[lo:hi], hi - lo - k)[: hi - lo - k]
-        keep[lo + drop] = False
-    matrix.data[~keep] = 0
-    matrix.eliminate_zeros()
-    return matrix
 
 
 class Popularity:
@@ -78,25 +65,11 @@ class RP3beta:
         self.alpha, self.beta, self.k = alpha, beta, k
 
     def fit(self, train: sp.csr_matrix, context: Context) -> None:
-        user_item = _row_normalised(train).power(self.alpha)
-        item_user = _row_normalised(sp.csr_matrix(train.T)).power(self.alpha)
-        popularity = np.asarray(train.sum(axis=0)).ravel()
-        penalty = np.zeros_like(popularity, dtype=np.float32)
-        penalty[popularity > 0] = popularity[popularity > 0] ** -self.beta
-        walk = sp.csr_matrix(item_user @ user_item, dtype=np.float32)
-        walk = sp.csr_matrix(walk @ sp.diags(penalty.astype(np.float32)))
-        walk.setdiag(0)
-        walk.eliminate_zeros()
-        self.weights = keep_top_k(walk, self.k)
+        # The same table the service builds from its saves (ranking.collab).
+        self.weights = rp3beta(train, self.alpha, self.beta, self.k)
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return _dense(history @ self.weights)
-
-
-def _row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    sums = np.asarray(matrix.sum(axis=1), dtype=np.float32).ravel()
-    sums[sums == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / sums) @ matrix, dtype=np.float32)
 
 
 class EASE:
@@ -190,7 +163,7 @@ class ContentKNN:
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         if self.aggregate == "mean":
-            centroids = _dense(_row_normalised(history) @ self.vectors)
+            centroids = _dense(row_normalised(history) @ self.vectors)
             mean: np.ndarray = centroids @ self.vectors.T
             return mean
         scores = np.full((len(users), self.vectors.shape[0]), -np.inf, dtype=np.float32)

@@ -10,6 +10,8 @@ Metrics, averaged over evaluated users:
 - Recall@K = hits in the top K / min(K, |test|), so a perfect ranking scores 1 at every K.
 - NDCG@K with binary gains, log2 discounts, and the ideal DCG of min(K, |test|) hits.
 - Coverage@20 = distinct items in any evaluated user's top 20 / catalogue size.
+- Candidate recall = test items the method scores at all (a finite score) / |test|: 1 for
+  a method that ranks the whole catalogue, the candidate stage's reach for a two-stage one.
 
 A method is anything with `fit(train, context)` and `score(users, history)`; the registry
 (`available_methods`) maps names to a factory and a small grid of parameters.
@@ -33,7 +35,12 @@ RECALL_KS = (20, 50, 100)
 NDCG_KS = (10, 100)
 COVERAGE_K = 20
 MAX_K = max(*RECALL_KS, *NDCG_KS)
-METRICS = (*(f"recall@{k}" for k in RECALL_KS), *(f"ndcg@{k}" for k in NDCG_KS), "coverage@20")
+METRICS = (
+    *(f"recall@{k}" for k in RECALL_KS),
+    *(f"ndcg@{k}" for k in NDCG_KS),
+    "coverage@20",
+    "candidate_recall",
+)
 SELECT_BY = "recall@50"  # what tuning maximises on the validation split
 
 
@@ -81,11 +88,12 @@ class MethodSpec:
 def available_methods() -> dict[str, MethodSpec]:
     """Every method `paperfeed eval interactions` knows, by name, in report order.
 
-    The service's own pipeline registers itself here as one more `MethodSpec`.
+    The baselines, then the service's own pipeline (`paperfeed`).
     """
     from training.baselines import BASELINES
+    from training.served import PAPERFEED
 
-    return dict(BASELINES)
+    return {**BASELINES, "paperfeed": PAPERFEED}
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,15 @@ def user_metrics(top: np.ndarray, test: sp.csr_matrix) -> dict[str, np.ndarray]:
     return out
 
 
+def reached(scores: np.ndarray, test: sp.csr_matrix) -> np.ndarray:
+    """Per user: the share of their test items with a finite score."""
+    rows, cols = test.nonzero()
+    finite = np.isfinite(np.asarray(scores)[rows, cols])
+    n_test = np.maximum(np.diff(test.indptr), 1)
+    share: np.ndarray = np.bincount(rows, weights=finite, minlength=test.shape[0]) / n_test
+    return share
+
+
 def coverage(tops: Sequence[np.ndarray], n_items: int, k: int = COVERAGE_K) -> float:
     """Distinct items in any top-k list / catalogue size."""
     seen = np.unique(np.concatenate([t[:, :k].ravel() for t in tops]))
@@ -202,10 +219,13 @@ def run_method(
     tops = []
     for start in tqdm(range(0, len(split.users), batch), desc=desc, disable=not progress):
         users = split.users[start : start + batch]
-        history = split.train[users]
-        top = top_items(method.score(users, history), history, MAX_K)
+        history, test = split.train[users], split.test[users]
+        scores = method.score(users, history)
+        top = top_items(scores, history, MAX_K)
         tops.append(top[:, :COVERAGE_K])
-        for name, values in user_metrics(top, split.test[users]).items():
+        found = user_metrics(top, test)
+        found["candidate_recall"] = reached(scores, test)
+        for name, values in found.items():
             total = values.sum(axis=0)
             sums[name] = sums[name] + total if name in sums else total
     n = len(split.users)
@@ -310,6 +330,7 @@ def evaluate(
             "recall": "hits in top K / min(K, |test|)",
             "ndcg": "binary gains, log2 discount, ideal DCG of min(K, |test|) hits",
             "coverage@20": "distinct items in any top 20 / catalogue size",
+            "candidate_recall": "test items with a finite score / |test|",
         },
         "dataset": {
             "users": data.n_users,
@@ -395,7 +416,9 @@ def write_outputs(results: Mapping[str, Any], folder: Path) -> list[Path]:
                 "ranks the whole catalogue minus the user's history; test items are absent "
                 "from all training data.",
                 f"Recall@K = {protocol['recall']}. NDCG@K: {protocol['ndcg']}. "
-                f"Coverage@20 = {protocol['coverage@20']}.",
+                f"Coverage@20 = {protocol['coverage@20']}. Candidate recall = "
+                f"{protocol['candidate_recall']}: below 1 where a method (paperfeed) ranks "
+                "only the candidates it retrieved.",
                 f"Parameters were chosen per seed by {protocol['select_by']} on a validation "
                 f"split of {protocol['validation_users']} users' training rows (non-evaluated "
                 f"users first; {protocol['validation_users_also_evaluated']} of them evaluated "

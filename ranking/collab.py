@@ -1,0 +1,284 @@
+"""Collaborative models built from who saved what, sized for serving: co-save lists, a
+sparse top-k RP3beta item-item table and ALS item factors with a fold-in user vector.
+
+All of them are fitted on (reader, paper) save pairs only; papers nobody saved are simply
+absent (content similarity is what finds those). The service fits them from its database
+at every statistics refresh, the offline evaluation from its training matrix: the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import faiss
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+
+@dataclass(frozen=True, slots=True)
+class CollabParams:
+    cosave_neighbours: int = 50  # per paper, strongest first
+    rp3_alpha: float = 0.6
+    rp3_beta: float = 0.3
+    rp3_neighbours: int = 200
+    # Chosen on a validation split of CiteULike-a (training readers only).
+    factors: int = 256  # 0: no factor model
+    factor_regularization: float = 0.01
+    factor_alpha: float = 30.0
+    factor_iterations: int = 15
+    seed: int = 0
+    threads: int = 1
+
+
+DEFAULT_PARAMS = CollabParams()
+
+
+def keep_top_k(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row (ties broken arbitrarily)."""
+    matrix = sp.csr_matrix(matrix)
+    counts = np.diff(matrix.indptr)
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(counts > k):
+        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+        drop = np.argpartition(matrix.data[lo:hi], hi - lo - k)[: hi - lo - k]
+        keep[lo + drop] = False
+    matrix.data[~keep] = 0
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    sums = np.asarray(matrix.sum(axis=1), dtype=np.float32).ravel()
+    sums[sums == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / sums) @ matrix, dtype=np.float32)
+
+
+def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_matrix:
+    """RP3beta (Paudel et al. 2017) item×item weights from a binary users×items matrix:
+    the three-step walk item→user→item with transition probabilities raised to `alpha`,
+    divided by the target's popularity to the power `beta`, no self-loops, each item
+    keeping its `k` strongest neighbours. A reader's score is the sum of their items' rows."""
+    user_item = row_normalised(saves).power(alpha)
+    item_user = row_normalised(sp.csr_matrix(saves.T)).power(alpha)
+    popularity = np.asarray(saves.sum(axis=0)).ravel()
+    penalty = np.zeros_like(popularity, dtype=np.float32)
+    penalty[popularity > 0] = popularity[popularity > 0] ** -beta
+    walk = sp.csr_matrix(item_user @ user_item, dtype=np.float32)
+    walk = sp.csr_matrix(walk @ sp.diags(penalty.astype(np.float32)))
+    walk.setdiag(0)
+    walk.eliminate_zeros()
+    return keep_top_k(walk, k)
+
+
+@dataclass(frozen=True, slots=True)
+class SparseScores:
+    """Scores of some papers: `keys` ascending, `values` aligned; absent papers score 0."""
+
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def top(self, limit: int) -> list[tuple[int, float]]:
+        """Up to `limit` (key, score) pairs, best first (ties: smaller key first)."""
+        if limit <= 0 or not len(self.keys):
+            return []
+        limit = min(limit, len(self.keys))
+        part = np.argpartition(-self.values, limit - 1)[:limit]
+        order = part[np.lexsort((self.keys[part], -self.values[part]))]
+        return list(zip(self.keys[order].tolist(), self.values[order].tolist(), strict=True))
+
+    def lookup(self, keys: Sequence[int]) -> np.ndarray:
+        """The score of each of `keys` (0 for papers without one)."""
+        wanted = np.asarray(keys, dtype=np.int64)
+        out = np.zeros(len(wanted), dtype=np.float32)
+        if not len(self.keys) or not len(wanted):
+            return out
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        hit = self.keys[pos] == wanted
+        out[hit] = self.values[pos[hit]]
+        return out
+
+
+@dataclass(frozen=True)
+class NeighbourTable:
+    """A sparse item×item weight table over the papers in `keys` (ascending)."""
+
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    weights: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def positions(self, keys: Sequence[int]) -> np.ndarray:
+        """Rows of the papers in `keys` that the table has (others are skipped)."""
+        wanted = np.asarray(list(keys), dtype=np.int64)
+        if not len(self.keys) or not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        found: np.ndarray = pos[self.keys[pos] == wanted]
+        return found
+
+    def scores(self, history: Sequence[int]) -> SparseScores:
+        """Sum of the history papers' rows: every paper any of them links to, with its score."""
+        rows = self.weights[self.positions(history)]
+        if rows.nnz == 0:
+            return SparseScores()
+        cols, inverse = np.unique(rows.indices, return_inverse=True)
+        sums = np.bincount(inverse, weights=rows.data).astype(np.float32)
+        return SparseScores(self.keys[cols], sums)
+
+
+@dataclass(frozen=True)
+class Factors:
+    """ALS item factors (Hu, Koren & Volinsky 2008) of the papers in `keys` (ascending).
+
+    A reader's vector is folded in from their history with the same least-squares step ALS
+    itself takes, so a reader who saved something a second ago gets an up-to-date vector
+    without refitting. Items are searched by inner product with FAISS.
+    """
+
+    keys: np.ndarray
+    items: np.ndarray  # (n, f) float32
+    gram: np.ndarray  # (f, f) float64: itemsᵀ items
+    regularization: float
+    alpha: float
+    search: faiss.IndexFlatIP
+
+    @classmethod
+    def build(
+        cls, keys: np.ndarray, items: np.ndarray, regularization: float, alpha: float
+    ) -> Factors:
+        items = np.ascontiguousarray(items, dtype=np.float32)
+        search = faiss.IndexFlatIP(items.shape[1])
+        search.add(items)
+        gram = items.T.astype(np.float64) @ items.astype(np.float64)
+        return cls(keys, items, gram, regularization, alpha, search)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def dim(self) -> int:
+        return int(self.items.shape[1])
+
+    def fold_in(self, history: Sequence[int]) -> np.ndarray:
+        """The reader's factor vector (f,) from the papers they saved; empty (0,) when
+        none of them is known to the model."""
+        wanted = np.asarray(list(history), dtype=np.int64)
+        if not len(self.keys) or not len(wanted):
+            return np.zeros(0, dtype=np.float32)
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        pos = np.unique(pos[self.keys[pos] == wanted])
+        if not len(pos):
+            return np.zeros(0, dtype=np.float32)
+        # implicit's step with confidence `alpha` on saved items, 1 elsewhere:
+        # (YᵀY + λI + (α-1) Y_hᵀY_h) x = α Y_hᵀ 1
+        seen = self.items[pos].astype(np.float64)
+        a = self.gram + self.regularization * np.eye(self.dim) + (self.alpha - 1) * seen.T @ seen
+        b = self.alpha * seen.sum(axis=0)
+        return np.linalg.solve(a, b).astype(np.float32)
+
+    def top(self, taste: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        """Up to `limit` (key, score) pairs with the highest inner product, best first."""
+        if not len(taste) or not len(self.keys) or limit <= 0:
+            return []
+        scores, rows = self.search.search(taste[None, :].astype(np.float32), min(limit, len(self)))
+        keep = rows[0] >= 0
+        return list(zip(self.keys[rows[0][keep]].tolist(), scores[0][keep].tolist(), strict=True))
+
+    def score(self, taste: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+        """Inner product of `taste` with each of `keys` (0 for unknown papers or no taste)."""
+        wanted = np.asarray(keys, dtype=np.int64)
+        out = np.zeros(len(wanted), dtype=np.float32)
+        if not len(taste) or not len(self.keys) or not len(wanted):
+            return out
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        hit = self.keys[pos] == wanted
+        out[hit] = self.items[pos[hit]] @ taste
+        return out
+
+
+@dataclass(frozen=True)
+class Collaborative:
+    """Everything collaborative a feed needs, fitted once per statistics snapshot."""
+
+    cosaves: dict[int, dict[int, int]] = field(default_factory=dict)
+    related: NeighbourTable = field(default_factory=NeighbourTable)
+    factors: Factors | None = None
+
+
+NO_COLLABORATIVE = Collaborative()
+
+
+def save_matrix(readers: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """(keys, matrix): the distinct papers ascending, and the binary readers×keys matrix of
+    (reader, paper) pairs (any integer reader ids; repeated pairs count once)."""
+    keys, cols = np.unique(np.asarray(papers, dtype=np.int64), return_inverse=True)
+    _, rows = np.unique(np.asarray(readers, dtype=np.int64), return_inverse=True)
+    n_rows = int(rows.max()) + 1 if len(rows) else 0
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_rows, len(keys))
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return keys, matrix
+
+
+def cosave_lists(keys: np.ndarray, saves: sp.csr_matrix, k: int) -> dict[int, dict[int, int]]:
+    """For each paper, its `k` papers most often saved by the same readers, with the number
+    of such readers; strongest first, ties by smaller key."""
+    co = sp.coo_matrix(saves.T @ saves)
+    off = co.row != co.col
+    rows, cols, together = co.row[off], co.col[off], co.data[off].astype(np.int64)
+    order = np.lexsort((keys[cols], -together, rows))
+    rows, cols, together = rows[order], cols[order], together[order]
+    starts = np.searchsorted(rows, np.arange(len(keys)))
+    rank = np.arange(len(rows)) - starts[rows]
+    keep = rank < k
+    out: dict[int, dict[int, int]] = {}
+    for r, c, t in zip(
+        keys[rows[keep]].tolist(), keys[cols[keep]].tolist(), together[keep].tolist(), strict=True
+    ):
+        out.setdefault(r, {})[c] = t
+    return out
+
+
+def fit_factors(keys: np.ndarray, saves: sp.csr_matrix, params: CollabParams) -> Factors | None:
+    """ALS item factors with the `implicit` package (None without enough data)."""
+    if params.factors <= 0 or saves.shape[0] < 2 or saves.shape[1] < 2:
+        return None
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    # implicit runs its own threads; a threaded BLAS inside them only oversubscribes.
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.factor_regularization,
+            alpha=params.factor_alpha,
+            iterations=params.factor_iterations,
+            num_threads=params.threads,
+            random_state=params.seed,
+            calculate_training_loss=False,
+        )
+        model.fit(sp.csr_matrix(saves, dtype=np.float32), show_progress=False)
+    items = np.asarray(model.item_factors, dtype=np.float32)
+    return Factors.build(keys, items, params.factor_regularization, params.factor_alpha)
+
+
+def fit(
+    readers: np.ndarray, papers: np.ndarray, params: CollabParams = DEFAULT_PARAMS
+) -> Collaborative:
+    """Co-save lists, the RP3beta table and ALS factors from current (reader, paper) saves."""
+    if not len(papers):
+        return NO_COLLABORATIVE
+    keys, saves = save_matrix(readers, papers)
+    related = rp3beta(saves, params.rp3_alpha, params.rp3_beta, params.rp3_neighbours)
+    return Collaborative(
+        cosaves=cosave_lists(keys, saves, params.cosave_neighbours),
+        related=NeighbourTable(keys, sp.csr_matrix(related, dtype=np.float32)),
+        factors=fit_factors(keys, saves, params),
+    )
