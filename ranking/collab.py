@@ -72,6 +72,16 @@ def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_m
     return keep_top_k(walk, k)
 
 
+def find(sorted_keys: np.ndarray, wanted: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(pos, hit) for each of `wanted`: `hit` if it is in `sorted_keys` (ascending), and
+    then `sorted_keys[pos] == wanted`."""
+    asked = np.asarray(wanted, dtype=np.int64)
+    if not len(sorted_keys) or not len(asked):
+        return np.zeros(len(asked), dtype=np.int64), np.zeros(len(asked), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, asked), len(sorted_keys) - 1)
+    return pos, sorted_keys[pos] == asked
+
+
 @dataclass(frozen=True, slots=True)
 class SparseScores:
     """Scores of some papers: `keys` ascending, `values` aligned; absent papers score 0."""
@@ -93,12 +103,8 @@ class SparseScores:
 
     def lookup(self, keys: Sequence[int]) -> np.ndarray:
         """The score of each of `keys` (0 for papers without one)."""
-        wanted = np.asarray(keys, dtype=np.int64)
-        out = np.zeros(len(wanted), dtype=np.float32)
-        if not len(self.keys) or not len(wanted):
-            return out
-        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        hit = self.keys[pos] == wanted
+        pos, hit = find(self.keys, keys)
+        out = np.zeros(len(pos), dtype=np.float32)
         out[hit] = self.values[pos[hit]]
         return out
 
@@ -115,11 +121,8 @@ class NeighbourTable:
 
     def positions(self, keys: Sequence[int]) -> np.ndarray:
         """Rows of the papers in `keys` that the table has (others are skipped)."""
-        wanted = np.asarray(list(keys), dtype=np.int64)
-        if not len(self.keys) or not len(wanted):
-            return np.zeros(0, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        found: np.ndarray = pos[self.keys[pos] == wanted]
+        pos, hit = find(self.keys, list(keys))
+        found: np.ndarray = pos[hit]
         return found
 
     def scores(self, history: Sequence[int]) -> SparseScores:
@@ -168,11 +171,8 @@ class Factors:
     def fold_in(self, history: Sequence[int]) -> np.ndarray:
         """The reader's factor vector (f,) from the papers they saved; empty (0,) when
         none of them is known to the model."""
-        wanted = np.asarray(list(history), dtype=np.int64)
-        if not len(self.keys) or not len(wanted):
-            return np.zeros(0, dtype=np.float32)
-        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        pos = np.unique(pos[self.keys[pos] == wanted])
+        pos, hit = find(self.keys, list(history))
+        pos = np.unique(pos[hit])
         if not len(pos):
             return np.zeros(0, dtype=np.float32)
         # implicit's step with confidence `alpha` on saved items, 1 elsewhere:
@@ -192,13 +192,10 @@ class Factors:
 
     def score(self, taste: np.ndarray, keys: Sequence[int]) -> np.ndarray:
         """Inner product of `taste` with each of `keys` (0 for unknown papers or no taste)."""
-        wanted = np.asarray(keys, dtype=np.int64)
-        out = np.zeros(len(wanted), dtype=np.float32)
-        if not len(taste) or not len(self.keys) or not len(wanted):
-            return out
-        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        hit = self.keys[pos] == wanted
-        out[hit] = self.items[pos[hit]] @ taste
+        pos, hit = find(self.keys, keys)
+        out = np.zeros(len(pos), dtype=np.float32)
+        if len(taste):
+            out[hit] = self.items[pos[hit]] @ taste
         return out
 
 

@@ -30,9 +30,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from service.errors import Forbidden, InvalidInput, Unauthorized
 from service.store import KeyRecord, Store
-
-SCOPES = ("feed:read", "events:write", "papers:write", "admin")
-Scope = Literal["feed:read", "events:write", "papers:write", "admin"]
+from service.wire import SCOPES, Scope
 
 KEY_PREFIX = "pf_"
 _KEY = re.compile(r"pf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")

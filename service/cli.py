@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from service.settings import Settings, SettingsError, load_settings
+from service.wire import SCOPES
 
 if TYPE_CHECKING:
     from service.store import Store
@@ -352,7 +353,7 @@ def keys() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["feed:read", "events:write", "papers:write", "admin"]),
+    type=click.Choice(SCOPES),
     help="Repeat for several; admin implies all.",
 )
 def create_api_key(name: str, scopes: tuple[str, ...]) -> None:

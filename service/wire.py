@@ -184,6 +184,11 @@ class ModelList(Struct):
 # --- reader tokens and readers' data ----------------------------------------------------
 
 
+# What an API key may do (service.auth); `admin` implies the rest.
+Scope = Literal["feed:read", "events:write", "papers:write", "admin"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+
 class TokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     user_id: UserId
     ttl_seconds: (

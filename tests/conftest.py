@@ -109,7 +109,7 @@ class AppClient(httpx.AsyncClient):
 
     async def create_key(self, *scopes: str, name: str = "test") -> str:
         """A new API key with `scopes`, as `paperfeed keys create` makes one."""
-        async with side_store(self) as store:
+        async with side_store(runtime_of(self).database_url) as store:
             return (await create_key(store, name, scopes))[1]
 
     async def fetchval(self, query: str, *args: Any) -> Any:
@@ -122,10 +122,10 @@ class AppClient(httpx.AsyncClient):
 
 
 @asynccontextmanager
-async def side_store(client: AppClient) -> AsyncIterator[Store]:
-    """A `Store` on the app's database in the test's own event loop, as another paperfeed
+async def side_store(database_url: str) -> AsyncIterator[Store]:
+    """A `Store` on an app's database in the test's own event loop, as another paperfeed
     process (the CLI) would have one."""
-    store = await Store.connect(runtime_of(client).database_url, max_size=1)
+    store = await Store.connect(database_url, max_size=1)
     try:
         yield store
     finally:
@@ -151,11 +151,8 @@ async def running_app(
     port = server.servers[0].sockets[0].getsockname()[1]
     assert expect_database_url == (settings.database_url is not None)
     try:
-        store = await Store.connect(app.state.runtime.database_url, max_size=1)
-        try:
+        async with side_store(app.state.runtime.database_url) as store:
             admin_key = (await create_key(store, "tests", ["admin"]))[1]
-        finally:
-            await store.close()
         base_url = f"http://127.0.0.1:{port}"
         async with AppClient(app, base_url, settings.database_url, admin_key) as client:
             yield client

@@ -206,7 +206,9 @@ async def test_revoking_a_key_stops_it_and_the_tokens_it_minted(client: AppClien
     token = await mint(client, key, "carol")
     assert (await client.get("/v1/users/carol/feed", headers=_bearer(token))).status_code == 200
     key_id = key.split("_")[1]
-    async with side_store(client) as store:  # as `paperfeed keys revoke` does
+    async with side_store(
+        runtime_of(client).database_url
+    ) as store:  # as `paperfeed keys revoke` does
         assert (await store.revoke_key(key_id)) is not None
         listed = {k.key_id: k for k in await store.list_keys()}
     for credential in (key, token):
