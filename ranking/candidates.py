@@ -10,8 +10,9 @@ import numpy as np
 from ranking.index import VectorIndex
 
 # similar: content neighbours (FAISS); collaborative: co-saved with the history (item-kNN);
-# related: RP3beta item-item neighbours; factors: ALS (FAISS over item factors).
-SOURCES = ("similar", "collaborative", "related", "factors", "popular", "fresh")
+# related: RP3beta item-item neighbours; factors: ALS (FAISS over item factors);
+# ease: EASE item-item neighbours.
+SOURCES = ("similar", "collaborative", "related", "factors", "ease", "popular", "fresh")
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class Limits:
     collaborative: int = 100
     related: int = 100
     factors: int = 100
+    ease: int = 100
     popular: int = 50
     fresh: int = 50
 
@@ -46,14 +48,16 @@ def gather(
     limits: Limits = DEFAULT_LIMITS,
     related: Sequence[tuple[int, float]] = (),
     factors: Sequence[tuple[int, float]] = (),
+    ease: Sequence[tuple[int, float]] = (),
 ) -> list[Candidate]:
     """Merge nearest neighbours of each interest, papers co-saved with the history
     (`collaborative`), RP3beta neighbours of the history (`related`), the reader's best
-    papers by ALS factors (`factors`), popular and fresh papers; lists best first.
+    papers by ALS factors (`factors`), EASE neighbours of the history (`ease`), popular
+    and fresh papers; lists best first.
 
     Papers in `hidden` (already saved, dismissed, shown too often) and papers missing
     from the index (withdrawn, not yet embedded) are left out. The result is in
-    first-found order: similar, collaborative, related, factors, popular, fresh.
+    first-found order: similar, collaborative, related, factors, ease, popular, fresh.
     """
     found: dict[int, Candidate] = {}
 
@@ -79,6 +83,7 @@ def gather(
         ("collaborative", collaborative, limits.collaborative),
         ("related", related, limits.related),
         ("factors", factors, limits.factors),
+        ("ease", ease, limits.ease),
     ):
         # Hidden papers take no slot, like in the content search above.
         kept = 0

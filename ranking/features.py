@@ -28,11 +28,13 @@ NAMES: tuple[str, ...] = (
     "cosave",  # log1p of co-saves with the reader's history (item-kNN)
     "related_score",  # RP3beta score with the reader's history
     "factor_score",  # inner product of the reader's ALS vector and the paper's
+    "ease_score",  # EASE score with the reader's history
     # The same scores against the reader's best candidate: comparable across readers with
     # short and long histories.
     "related_share",  # related_score / the highest among the candidates
     "cosave_share",  # co-saves / the most any candidate has
     "factor_gap",  # factor_score - the highest among the candidates
+    "ease_share",  # ease_score / the highest among the candidates
     "sim_gap",  # sim_max - the highest among the candidates
     "clicks_7d",  # log1p of clicks by everyone
     "saves_7d",
@@ -84,6 +86,7 @@ class Context:
     reader_events: int
     related: SparseScores = field(default_factory=SparseScores)  # RP3beta with the history
     taste: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # ALS
+    ease: SparseScores = field(default_factory=SparseScores)  # EASE with the history
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ def build(
     m[:, col["cosave_share"]] = cosave / max(float(cosave.max()), 1.0)
     m[:, col["related_score"]] = related = context.related.lookup(keys)
     m[:, col["related_share"]] = related / max(float(related.max()), 1e-9)
+    m[:, col["ease_score"]] = ease = context.ease.lookup(keys)
+    m[:, col["ease_share"]] = ease / max(float(ease.max()), 1e-9)
     if context.stats.factors is not None:
         m[:, col["factor_score"]] = factor = context.stats.factors.score(context.taste, keys)
         m[:, col["factor_gap"]] = factor - factor.max()

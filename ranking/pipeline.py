@@ -74,10 +74,12 @@ def plan(
         len(interactions),
         related=stats.related_scores(liked),
         taste=stats.taste(liked),
+        ease=stats.ease_scores(liked),
     )
     excluded = set(hidden) | profile.excluded
     popular = stats.popular(limits.popular + len(excluded))
     related = context.related.top(limits.related + len(excluded))
+    ease = context.ease.top(limits.ease + len(excluded))
     factors = (
         stats.factors.top(context.taste, limits.factors + len(excluded)) if stats.factors else []
     )
@@ -91,6 +93,7 @@ def plan(
         limits,
         related=related,
         factors=factors,
+        ease=ease,
     )
     return Plan(profile, history_keys, context, cands)
 

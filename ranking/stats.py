@@ -1,6 +1,6 @@
 """Catalogue-wide statistics that features need, materialised periodically so that a feed
 request needs no heavy query: feedback and exposure counts per paper, co-save lists, the
-RP3beta neighbour table and ALS factors (`ranking.collab`)."""
+RP3beta and EASE neighbour tables and ALS factors (`ranking.collab`)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class CatalogueStats:
     # RP3beta item-item table and ALS factors fitted on current saves.
     related: NeighbourTable = field(default_factory=NeighbourTable)
     factors: Factors | None = None
+    ease: NeighbourTable = field(default_factory=NeighbourTable)
 
     @classmethod
     def from_saves(
@@ -53,11 +54,18 @@ class CatalogueStats:
         readers: np.ndarray,
         saved: np.ndarray,
         params: collab.CollabParams = collab.DEFAULT_PARAMS,
+        keep_models_of: CatalogueStats | None = None,
     ) -> CatalogueStats:
         """A snapshot whose collaborative models are fitted on the current saves, one
-        (reader, paper) pair per position of `readers` and `saved` (reader ids as integers)."""
-        fitted = collab.fit(readers, saved, params)
-        return cls.build(version, papers, fitted.cosaves, fitted.related, fitted.factors)
+        (reader, paper) pair per position of `readers` and `saved` (reader ids as integers).
+        With `keep_models_of`, its RP3beta and EASE tables and ALS factors are reused and
+        only the counts and co-save lists are new."""
+        kept = keep_models_of
+        models = collab.Collaborative({}, kept.related, kept.factors, kept.ease) if kept else None
+        fitted = collab.fit(readers, saved, params, models)
+        return cls.build(
+            version, papers, fitted.cosaves, fitted.related, fitted.factors, fitted.ease
+        )
 
     @classmethod
     def build(
@@ -67,6 +75,7 @@ class CatalogueStats:
         cosaves: Mapping[int, Mapping[int, int]],
         related: NeighbourTable | None = None,
         factors: Factors | None = None,
+        ease: NeighbourTable | None = None,
     ) -> CatalogueStats:
         impressions = sum(s.impressions_30d for s in papers.values())
         clicks = sum(s.clicks_30d for s in papers.values())
@@ -82,6 +91,7 @@ class CatalogueStats:
             ranked_popular=tuple(scored),
             related=related if related is not None else NeighbourTable(),
             factors=factors,
+            ease=ease if ease is not None else NeighbourTable(),
         )
 
     def of(self, key: int) -> PaperStats:
@@ -115,6 +125,10 @@ class CatalogueStats:
     def related_scores(self, history: Iterable[int]) -> SparseScores:
         """RP3beta scores of every paper linked to the history (the sum of its rows)."""
         return self.related.scores(list(history))
+
+    def ease_scores(self, history: Iterable[int]) -> SparseScores:
+        """EASE scores of every paper linked to the history (the sum of its rows)."""
+        return self.ease.scores(list(history))
 
     def taste(self, history: Iterable[int]) -> np.ndarray:
         """The reader's ALS vector folded in from the history; empty without factors."""

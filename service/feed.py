@@ -64,7 +64,7 @@ def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
 
 
 # The candidate sources as readers see them: every collaborative model is "collaborative".
-REASONS = {"related": "collaborative", "factors": "collaborative"}
+REASONS = {"related": "collaborative", "factors": "collaborative", "ease": "collaborative"}
 
 
 def reasons(sources: list[str]) -> list[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -42,6 +44,7 @@ class Runtime:
     watcher: ModelWatcher | None = None
     # Replaced whole by `refresh_stats`.
     stats: CatalogueStats = EMPTY_STATS
+    models_fitted_at: float = -math.inf  # time.monotonic() of the last collaborative fit
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
     draining: bool = False
@@ -49,10 +52,18 @@ class Runtime:
     def swap_ranker(self, ranker: Ranker) -> None:
         self.ranker = ranker
 
-    async def refresh_stats(self) -> CatalogueStats:
-        """Recompute the catalogue statistics snapshot and swap it in."""
+    async def refresh_stats(self, refit: bool = False) -> CatalogueStats:
+        """Recompute the catalogue statistics snapshot and swap it in; refit the
+        collaborative models too when asked or when they are `collab_refresh_seconds` old."""
         version = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
-        self.stats = await self.store.catalogue_stats(version)
+        started = time.monotonic()
+        age = started - self.models_fitted_at
+        refit = refit or age >= self.settings.collab_refresh_seconds
+        keep = None if refit else self.stats
+        self.stats = await self.store.catalogue_stats(version, keep_models_of=keep)
+        if refit:
+            self.models_fitted_at = started
+            log.info("collaborative models refitted in %.1f s", time.monotonic() - started)
         return self.stats
 
     async def refresh_stats_forever(self) -> None:

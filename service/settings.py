@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     impression_window_days: int = 7
     # Seconds between recomputations of the catalogue statistics (popularity, co-saves).
     stats_refresh_seconds: float = 30.0
+    # Seconds between refits of the collaborative models (RP3beta, ALS, EASE), at the first
+    # statistics refresh after that long: heavier, and their signal changes slowly.
+    collab_refresh_seconds: float = 600.0
     # Share of feed slots given to a random candidate (logged with its propensity).
     explore_share: float = 0.1
     # Folder of trained model artifacts; empty means `data_dir/models`.

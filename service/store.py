@@ -454,10 +454,14 @@ class Store:
     # --- catalogue statistics -------------------------------------------------------------
 
     async def catalogue_stats(
-        self, version: str, params: CollabParams = DEFAULT_PARAMS
+        self,
+        version: str,
+        params: CollabParams = DEFAULT_PARAMS,
+        keep_models_of: CatalogueStats | None = None,
     ) -> CatalogueStats:
         """Feedback and exposure per paper, and the collaborative models (co-save lists,
-        RP3beta table, ALS factors) fitted on the current saves, as one snapshot."""
+        RP3beta and EASE tables, ALS factors) fitted on the current saves, as one snapshot;
+        with `keep_models_of`, that snapshot's tables and factors are kept instead."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
             saves = await conn.fetch(sql("saves"), timeout=300)
@@ -471,5 +475,5 @@ class Store:
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
         # Fitting is CPU work (seconds on a large catalogue): off the event loop.
         return await asyncio.to_thread(
-            CatalogueStats.from_saves, version, papers, readers, saved, params
+            CatalogueStats.from_saves, version, papers, readers, saved, params, keep_models_of
         )

@@ -6,13 +6,14 @@ Every `score` returns a dense float32 (users × items) array; the runner masks h
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from ranking.collab import keep_top_k, row_normalised, rp3beta
+from ranking.collab import ease, keep_top_k, row_normalised, rp3beta
 from training.evaluate import Context, MethodSpec
 
 
@@ -76,36 +77,16 @@ class EASE:
     """EASE (Steck 2019): B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, zero diagonal.
 
     Items nobody saved in training have all-zero Gram rows, hence zero weights: leaving
-    them out of the inverse changes no score and saves cubic time. The inverse is a
-    float32 Cholesky (LAPACK potrf + potri), about 60 s for 17k items on 2 cores.
+    them out of the inverse changes no score and saves cubic time. The weights are the
+    service's (`ranking.collab.ease`) before it keeps each item's strongest neighbours.
     """
 
     def __init__(self, l2: float = 100.0) -> None:
         self.l2 = l2
 
     def fit(self, train: sp.csr_matrix, context: Context) -> None:
-        from scipy.linalg import lapack
-
         self.active = np.flatnonzero(np.asarray(train.sum(axis=0)).ravel() > 0)
-        x = sp.csr_matrix(train[:, self.active], dtype=np.float32)
-        # Symmetric, so the transposed view is the same matrix, already in LAPACK's order.
-        gram = np.asarray((x.T @ x).toarray(), dtype=np.float32).T
-        gram[np.diag_indices_from(gram)] += self.l2
-        with threadpool_limits(context.threads, "blas"):
-            factor, info = lapack.spotrf(gram, lower=0, overwrite_a=1)
-            if info != 0:
-                raise ArithmeticError(f"EASE: Cholesky failed (info {info})")
-            inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
-        if info != 0:
-            raise ArithmeticError(f"EASE: inversion failed (info {info})")
-        del gram, factor
-        # potri fills the upper triangle only.
-        inverse = np.triu(inverse)
-        inverse += np.triu(inverse, 1).T
-        diagonal = np.diag(inverse).copy()
-        inverse /= -diagonal[None, :]
-        inverse[np.diag_indices_from(inverse)] = 0.0
-        self.weights = np.ascontiguousarray(inverse)
+        self.weights = ease(train[:, self.active], self.l2, context.threads)
         self.n_items = train.shape[1]
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
@@ -194,23 +175,28 @@ class TfidfSVM:
             dtype=np.float32,
         )
         self.features = sp.csr_matrix(vectoriser.fit_transform(context.catalogue.texts()))
-        self.seed = context.seed
+        self.seed, self.threads = context.seed, context.threads
 
-    def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+    def _weights(self, user: int, positives: np.ndarray) -> np.ndarray:
         from sklearn.svm import LinearSVC
 
         n_items = self.features.shape[0]
-        weights = np.zeros((len(users), self.features.shape[1]), dtype=np.float32)
-        for i, user in enumerate(users):
-            positives = history.indices[history.indptr[i] : history.indptr[i + 1]]
-            rng = np.random.default_rng([self.seed, int(user)])
-            sample = rng.choice(n_items, min(self.negatives + len(positives), n_items), False)
-            negatives = np.setdiff1d(sample, positives)[: self.negatives]
-            rows = np.r_[positives, negatives]
-            labels = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
-            model = LinearSVC(C=self.c, class_weight="balanced", tol=1e-4, max_iter=2000)
-            model.fit(self.features[rows], labels)
-            weights[i] = model.coef_[0]
+        rng = np.random.default_rng([self.seed, user])
+        sample = rng.choice(n_items, min(self.negatives + len(positives), n_items), False)
+        negatives = np.setdiff1d(sample, positives)[: self.negatives]
+        rows = np.r_[positives, negatives]
+        labels = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
+        model = LinearSVC(C=self.c, class_weight="balanced", tol=1e-4, max_iter=2000)
+        model.fit(self.features[rows], labels)
+        return np.asarray(model.coef_[0], dtype=np.float32)
+
+    def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        saved = [
+            history.indices[history.indptr[i] : history.indptr[i + 1]] for i in range(len(users))
+        ]
+        # liblinear releases the GIL: one reader's SVM per thread.
+        with ThreadPoolExecutor(self.threads) as pool:
+            weights = np.stack(list(pool.map(self._weights, users.tolist(), saved)))
         return _dense(self.features @ weights.T).T
 
 
@@ -229,7 +215,7 @@ BASELINES: dict[str, MethodSpec] = {
         ),
         "matrix factorisation (implicit)",
     ),
-    "ease": MethodSpec(EASE, ({"l2": 50.0}, {"l2": 150.0}), "Steck 2019"),
+    "ease": MethodSpec(EASE, tuple({"l2": v} for v in (25.0, 50.0, 150.0)), "Steck 2019"),
     "rp3beta": MethodSpec(
         RP3beta,
         tuple({"alpha": a, "beta": b, "k": 200} for a in (0.4, 0.6, 0.8) for b in (0.2, 0.3)),

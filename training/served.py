@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import lightgbm
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from ranking import features, pipeline
@@ -33,6 +34,12 @@ from ranking.stats import CatalogueStats, PaperStats
 from training.evaluate import Context, MethodSpec, Split, holdout
 
 NOW = 0.0  # the dataset's clock: papers are published and saved "now"
+
+
+def one_request_at_a_time() -> threadpool_limits:
+    """One BLAS thread while running the pipeline reader by reader: its matrices are
+    tiny (a 256×256 solve for the ALS fold-in), and two threads only wait on each other."""
+    return threadpool_limits(1, "blas")
 
 
 def catalogue_stats(train: sp.csr_matrix, params: CollabParams, version: str) -> CatalogueStats:
@@ -106,15 +113,16 @@ def ranker_groups(
     split = holdout(train, rows, fraction, seed + 2_000_003)
     # Fitted without the targets: the features must not contain the labels.
     groups = Groups(split, catalogue_stats(split.train, params, f"groups-{seed}"))
-    for row in tqdm(rows, desc="ranker groups", disable=not progress):
-        saved = split.train.indices[split.train.indptr[row] : split.train.indptr[row + 1]]
-        targets = split.test.indices[split.test.indptr[row] : split.test.indptr[row + 1]]
-        keys, matrix = catalogue.candidates(saved, groups.stats, limits)
-        label = np.isin(keys, targets)
-        if label.any():
-            groups.matrices.append(matrix)
-            groups.labels.append(label.astype(np.float32))
-            groups.sizes.append(len(keys))
+    with one_request_at_a_time():
+        for row in tqdm(rows, desc="ranker groups", disable=not progress):
+            saved = split.train.indices[split.train.indptr[row] : split.train.indptr[row + 1]]
+            targets = split.test.indices[split.test.indptr[row] : split.test.indptr[row + 1]]
+            keys, matrix = catalogue.candidates(saved, groups.stats, limits)
+            label = np.isin(keys, targets)
+            if label.any():
+                groups.matrices.append(matrix)
+                groups.labels.append(label.astype(np.float32))
+                groups.sizes.append(len(keys))
     return groups
 
 
@@ -213,11 +221,12 @@ class ServedPipeline:
         """The ranker's score for each reader's candidates; -inf for every other paper
         (the service never shows those)."""
         scores = np.full(history.shape, -np.inf, dtype=np.float32)
-        for i in range(len(users)):
-            saved = history.indices[history.indptr[i] : history.indptr[i + 1]]
-            keys, matrix = self.catalogue.candidates(saved, self.stats, self.limits)
-            if len(keys):
-                scores[i, keys] = self.ranker.score(matrix)
+        with one_request_at_a_time():
+            for i in range(len(users)):
+                saved = history.indices[history.indptr[i] : history.indptr[i + 1]]
+                keys, matrix = self.catalogue.candidates(saved, self.stats, self.limits)
+                if len(keys):
+                    scores[i, keys] = self.ranker.score(matrix)
         return scores
 
 

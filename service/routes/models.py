@@ -79,9 +79,10 @@ async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     guards=[ADMIN],
 )
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
-    """Recompute this server's catalogue statistics (popularity, co-saves) now instead of
-    at the next `STATS_REFRESH_SECONDS` tick."""
-    stats = await runtime.refresh_stats()
+    """Recompute this server's catalogue statistics (popularity, co-saves) and refit its
+    collaborative models (RP3beta, EASE, ALS) now instead of at the next
+    `STATS_REFRESH_SECONDS` / `COLLAB_REFRESH_SECONDS` tick."""
+    stats = await runtime.refresh_stats(refit=True)
     return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.cosaves))
 
 

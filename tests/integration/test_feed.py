@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from msgspec.structs import replace
+
+from ranking.embedder import Embedder
 from ranking.features import NAMES
-from tests.conftest import AppClient, event
+from service.settings import Settings
+from tests.conftest import AppClient, event, running_app, runtime_of, topic_papers
 
 
 async def feed(client: AppClient, user: str, limit: int = 12) -> dict[str, Any]:
@@ -147,3 +151,35 @@ async def test_bad_query_parameters_are_refused(catalogue: AppClient) -> None:
         assert response.status_code == status, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json"), path
         assert response.json()["detail"], path
+
+
+async def test_collaborative_models_are_refitted_at_their_own_pace(
+    settings: Settings, embedder: Embedder
+) -> None:
+    paced = replace(settings, stats_refresh_seconds=0.1, collab_refresh_seconds=3600.0)
+    async with running_app(paced, embedder) as client:
+        runtime = runtime_of(client)
+        started = runtime.stats  # fitted at start, before anyone saved anything
+        assert len(started.related) == len(started.ease) == 0 and started.factors is None
+        saves = [
+            event(f"c{reader}{i}", f"reader{reader}", f"rl-{(reader + i) % 3}")
+            for reader in range(4)
+            for i in range(2)
+        ]
+        papers = [p for p in topic_papers() if p["id"].startswith("rl-")]
+        assert (await client.post("/v1/papers", json={"papers": papers})).status_code == 200
+        assert (await client.post("/v1/events", json={"events": saves})).status_code == 200
+        # The periodic refreshes renew counts and co-saves within a second; the models
+        # wait for PAPERFEED_COLLAB_REFRESH_SECONDS.
+        for _ in range(100):
+            if runtime.stats.cosaves:
+                break
+            await asyncio.sleep(0.05)
+        counted = runtime.stats
+        assert counted.cosaves and len(counted.papers) == 3
+        assert counted.related is started.related and counted.ease is started.ease
+        # The admin refresh refits them at once.
+        assert (await client.post("/v1/admin/stats/refresh")).status_code == 200
+        refitted = runtime.stats
+        assert len(refitted.related) == len(refitted.ease) == 3
+        assert refitted.factors is not None

@@ -45,6 +45,56 @@ def test_rp3beta_keeps_the_k_strongest_neighbours() -> None:
     assert table[0].indices.tolist() == [2]  # 30 beats 20 for paper 10
 
 
+def _library(seed: int, readers: int = 30, papers: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(readers, papers) pairs: each reader saves 3 random papers, paper p with a
+    probability that falls with p (so popularity differs)."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, papers + 1)
+    chosen = [
+        rng.choice(papers, 3, replace=False, p=weights / weights.sum()) for _ in range(readers)
+    ]
+    return np.repeat(np.arange(readers), 3), np.concatenate(chosen)
+
+
+@pytest.mark.parametrize("papers", [8, 2100])  # 2100: more than one block of the mirroring
+def test_ease_matches_the_closed_form(papers: int) -> None:
+    readers, saved = _library(0, readers=max(30, papers), papers=papers)
+    # Every paper saved at least once by someone, so that all of them are columns.
+    keys, saves = collab.save_matrix(
+        np.r_[readers, -np.arange(papers) - 1], np.r_[saved, np.arange(papers)]
+    )
+    assert len(keys) == papers
+    x = saves.toarray().astype(np.float64)
+    p = np.linalg.inv(x.T @ x + 7.0 * np.eye(x.shape[1]))
+    expected = -p / np.diag(p)[None, :]  # B = I - P / diag(P), then a zero diagonal
+    np.fill_diagonal(expected, 0.0)
+    got = collab.ease(saves, l2=7.0)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert (expected < 0).any()  # so keeping weights by magnitude is a real choice
+
+
+def test_ease_table_keeps_the_most_saved_papers_and_the_largest_weights() -> None:
+    readers, papers = _library(1)
+    keys, saves = collab.save_matrix(readers, papers)
+    popularity = np.asarray(saves.sum(axis=0)).ravel()
+    top = np.sort(np.argsort(-popularity, kind="stable")[:5])
+    dense = collab.ease(saves[:, top], l2=3.0)
+    table = collab.ease_table(saves, l2=3.0, k=2, max_items=5).toarray()
+    assert table.shape == (len(keys), len(keys))
+    left_out = np.setdiff1d(np.arange(len(keys)), top)
+    assert not table[left_out].any() and not table[:, left_out].any()
+    for row, weights in zip(top, dense, strict=True):
+        kept = np.flatnonzero(table[row])
+        assert len(kept) == 2
+        strongest = np.sort(top[np.argsort(-np.abs(weights))[:2]])
+        assert kept.tolist() == strongest.tolist()
+        np.testing.assert_allclose(
+            table[row, kept], dense[top.searchsorted(row), top.searchsorted(kept)]
+        )
+    assert collab.ease_table(saves, 3.0, 2, max_items=0).nnz == 0
+
+
 def test_cosave_lists_count_readers_who_saved_both() -> None:
     keys, saves = collab.save_matrix(
         np.r_[READERS, 3, 3], np.r_[PAPERS, 10, 20]
@@ -93,6 +143,7 @@ def test_collaborative_scores_become_features() -> None:
         2,
         related=related,
         taste=stats.taste([10]),
+        ease=stats.ease_scores([10]),
     )
     cands = [Candidate(30, {"related": 0}), Candidate(40, {"similar": 0})]
     facts = {k: features.PaperFacts(0, 0.0) for k in (30, 40)}
@@ -104,7 +155,23 @@ def test_collaborative_scores_become_features() -> None:
     assert row["cosave"] == pytest.approx(np.log1p(1))
     assert stats.factors is not None
     assert row["factor_score"] == pytest.approx(float(stats.factors.score(context.taste, [30])[0]))
+    assert row["ease_score"] == pytest.approx(float(stats.ease.scores([10]).lookup([30])[0]))
+    assert row["ease_score"] != 0
     assert other["related_score"] == other["factor_score"] == other["cosave"] == 0
+    assert other["ease_score"] == 0
+
+
+def test_a_refresh_can_keep_the_fitted_models_and_renew_the_co_saves() -> None:
+    first = CatalogueStats.from_saves("a", {}, READERS, PAPERS, CollabParams(factors=2))
+    # Reader 3 saves 30 and 20: new co-saves at once, the heavy models stay as they were.
+    readers, papers = np.r_[READERS, 3, 3], np.r_[PAPERS, 30, 20]
+    kept = CatalogueStats.from_saves("b", {}, readers, papers, keep_models_of=first)
+    assert kept.cosaves[30] == {10: 1, 20: 1} and 20 not in first.cosaves[30]
+    assert kept.related is first.related and kept.ease is first.ease
+    assert kept.factors is first.factors
+    refitted = CatalogueStats.from_saves("c", {}, readers, papers, CollabParams(factors=2))
+    assert refitted.related.scores([30]).lookup([20])[0] > 0
+    assert first.related.scores([30]).lookup([20])[0] == 0
 
 
 def test_sparse_scores_rank_and_look_up() -> None:
@@ -114,7 +181,7 @@ def test_sparse_scores_rank_and_look_up() -> None:
     assert scores.lookup([9, 4, 5]).tolist() == [0.5, 0.0, 2.0]
 
 
-def test_gather_takes_related_and_factor_candidates_skipping_hidden_ones() -> None:
+def test_gather_takes_related_factor_and_ease_candidates_skipping_hidden_ones() -> None:
     index = VectorIndex(4)
     index.upsert(np.arange(10), np.eye(10, 4, dtype=np.float32) + 0.1)
     cands = gather(
@@ -124,12 +191,14 @@ def test_gather_takes_related_and_factor_candidates_skipping_hidden_ones() -> No
         popular=[],
         fresh=[],
         hidden={3},
-        limits=Limits(related=2, factors=2),
+        limits=Limits(related=2, factors=2, ease=1),
         related=[(3, 0.9), (4, 0.5), (5, 0.4), (6, 0.3)],  # 3 is hidden: takes no slot
         factors=[(5, 2.0), (7, 1.0), (8, 0.5)],
+        ease=[(3, 1.5), (9, 0.7), (4, 0.1)],
     )
     by_key = {c.key: c for c in cands}
-    assert sorted(by_key) == [4, 5, 7]
+    assert sorted(by_key) == [4, 5, 7, 9]
+    assert by_key[9].ranks == {"ease": 0}
     assert by_key[4].ranks == {"related": 0} and by_key[5].ranks == {"related": 1, "factors": 0}
     assert by_key[5].scores == {"related": 0.4, "factors": 2.0}
     assert by_key[7].ranks == {"factors": 1}
