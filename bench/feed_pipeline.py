@@ -1,10 +1,12 @@
 """Benchmark: the feed's in-process ranking work (profile, retrieval, features, scoring,
 diversification) per request, by catalogue size and ranker. Storage is not included.
 
-    .venv/bin/python bench/feed_pipeline.py [--sizes 10000,100000] [--requests 200]
+    .venv/bin/python bench/feed_pipeline.py [--sizes 10000,100000] [--readers 20000]
+        [--requests 200]
 
-Writes bench/results/feed_pipeline.json. Vectors are clustered (64 topics), histories come
-from one or two topics, and the statistics snapshot has co-saves for every liked paper.
+Writes bench/results/feed_pipeline.json. Vectors are clustered (64 topics); readers save
+papers from one or two topics, and the statistics snapshot's collaborative models (co-saves,
+RP3beta, ALS, EASE) are fitted on their saves, as the service's refresh does (timed too).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import faiss
 import lightgbm
 import numpy as np
 
-from ranking import features, pipeline
+from ranking import collab, features, pipeline
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from ranking.profile import Interaction
@@ -48,25 +50,38 @@ def trained_ranker(rng: np.random.Generator) -> LightGBMRanker:
     return LightGBMRanker(booster.model_to_string(), "bench")
 
 
-def run(n: int, requests: int, rng: np.random.Generator) -> dict[str, object]:
+def library(topic: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """`size` papers of one or two random topics, the most popular ones more often."""
+    liked_topics = rng.choice(64, size=int(rng.integers(1, 3)), replace=False)
+    pool = np.flatnonzero(np.isin(topic, liked_topics))
+    weights = 1.0 / np.arange(1, len(pool) + 1) ** 0.7  # pool is in key order: a Zipf tail
+    return rng.choice(pool, size=min(len(pool), size), replace=False, p=weights / weights.sum())
+
+
+def run(n: int, readers: int, requests: int, rng: np.random.Generator) -> dict[str, object]:
     vectors, topic = catalogue(n, rng)
     index = VectorIndex(DIM)
     index.upsert(np.arange(n), vectors)
-    popular = {
-        int(k): PaperStats(clicks_7d=5, saves_7d=2, clicks_30d=9, saves_30d=3, impressions_30d=50)
-        for k in rng.choice(n, 2000, replace=False)
+    libraries = [library(topic, rng, 15) for _ in range(readers)]
+    reader_ids = np.repeat(np.arange(readers), [len(lib) for lib in libraries])
+    saved = np.concatenate(libraries)
+    counts = np.bincount(saved, minlength=n)
+    papers = {
+        int(k): PaperStats(saves_7d=int(counts[k]), saves_30d=int(counts[k]), impressions_30d=50)
+        for k in np.flatnonzero(counts)
     }
+    start = time.perf_counter()
+    params = collab.CollabParams(threads=1)  # as a server with PAPERFEED_THREADS=1 fits them
+    stats = CatalogueStats.from_saves("bench", papers, reader_ids, saved, params)
+    fit_s = time.perf_counter() - start
+    print(f"{n:>8} papers  collaborative models on {len(saved):,} saves: {fit_s:.1f} s")
     facts = {k: features.PaperFacts(800, 0.0) for k in range(n)}
     rankers: dict[str, Ranker] = {"heuristic": HeuristicRanker(), "lightgbm": trained_ranker(rng)}
-    out: dict[str, object] = {"papers": n}
+    out: dict[str, object] = {"papers": n, "saves": len(saved), "collab_fit_s": round(fit_s, 1)}
     for name, ranker in rankers.items():
         times, sizes = [], []
         for _ in range(requests):
-            liked_topics = rng.choice(64, size=int(rng.integers(1, 3)), replace=False)
-            pool = np.flatnonzero(np.isin(topic, liked_topics))
-            liked = rng.choice(pool, size=min(len(pool), 30), replace=False)
-            cosaves = {int(k): {int(j): 2 for j in rng.choice(n, 20)} for k in liked}
-            stats = CatalogueStats.build("bench", popular, cosaves)
+            liked = library(topic, rng, 30)
             history = [Interaction(int(k), "save", float(rng.random() * 30)) for k in liked]
             fresh = rng.choice(n, 100, replace=False).tolist()
             start = time.perf_counter()
@@ -90,17 +105,19 @@ def run(n: int, requests: int, rng: np.random.Generator) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--readers", type=int, default=20_000, help="readers with 15 saves")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)  # as a server process runs it
     rng = np.random.default_rng(0)
-    results = [run(int(n), args.requests, rng) for n in args.sizes.split(",")]
+    results = [run(int(n), args.readers, args.requests, rng) for n in args.sizes.split(",")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "feed_pipeline",
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "threads": 1,
         "requests_per_case": args.requests,
+        "readers": args.readers,
         "results": results,
     }
     OUT.write_text(json.dumps(report, indent=2) + "\n")

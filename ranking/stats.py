@@ -41,7 +41,7 @@ class CatalogueStats:
     save_rate: float = 0.05
     # (key, saves×3 + clicks over 7 days), best first: sorted once per snapshot.
     ranked_popular: tuple[tuple[int, float], ...] = ()
-    # RP3beta item-item table and ALS factors fitted on current saves.
+    # RP3beta and EASE item-item tables and ALS factors fitted on saves (see from_saves).
     related: NeighbourTable = field(default_factory=NeighbourTable)
     factors: Factors | None = None
     ease: NeighbourTable = field(default_factory=NeighbourTable)

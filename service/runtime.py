@@ -8,12 +8,13 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import faiss
 from litestar.di import NamedDependency
 
+from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
@@ -60,7 +61,8 @@ class Runtime:
         age = started - self.models_fitted_at
         refit = refit or age >= self.settings.collab_refresh_seconds
         keep = None if refit else self.stats
-        self.stats = await self.store.catalogue_stats(version, keep_models_of=keep)
+        params = replace(DEFAULT_PARAMS, threads=self.settings.threads)
+        self.stats = await self.store.catalogue_stats(version, params, keep)
         if refit:
             self.models_fitted_at = started
             log.info("collaborative models refitted in %.1f s", time.monotonic() - started)

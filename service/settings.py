@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     embed_batch_size: int = 32
     # Seconds between looks for papers that other processes (`paperfeed ingest`) added.
     embed_poll_seconds: float = 2.0
-    # CPU threads for torch and FAISS in this process.
+    # CPU threads for torch, FAISS and the collaborative models' fit in this process.
     threads: int = 1
     db_pool_size: int = 10
     # Requests with a larger body are refused with 413.
