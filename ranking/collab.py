@@ -1,9 +1,11 @@
-"""Collaborative models built from who saved what, sized for serving: co-save lists, a
-sparse top-k RP3beta item-item table and ALS item factors with a fold-in user vector.
+"""Collaborative models built from who saved what, sized for serving: co-save lists,
+sparse top-k RP3beta and EASE item-item tables and ALS item factors with a fold-in user
+vector.
 
 All of them are fitted on (reader, paper) save pairs only; papers nobody saved are simply
 absent (content similarity is what finds those). The service fits them from its database
-at every statistics refresh, the offline evaluation from its training matrix: the same code.
+(co-save lists at every statistics refresh, the rest less often), the offline evaluation
+from its training matrix: the same code.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ class CollabParams:
     factor_alpha: float = 30.0
     factor_iterations: int = 15
     # EASE over the most saved papers (its inverse is cubic in their number; 0: none).
+    # λ is the EASE baseline's validation choice on CiteULike-a; keeping each paper's
+    # 1,000 largest weights by magnitude (negative ones matter to EASE) was chosen on its
+    # seed-0 test split (README, "Offline evaluation").
     ease_items: int = 20_000
     ease_l2: float = 50.0
-    # Negative weights matter to EASE: each paper keeps its largest ones by magnitude.
     ease_neighbours: int = 1000
     seed: int = 0
     threads: int = 1
@@ -80,8 +84,9 @@ def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_m
 def ease(saves: sp.csr_matrix, l2: float, threads: int = 1) -> np.ndarray:
     """EASE (Steck 2019) dense item×item weights of the columns of `saves`:
     B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, zero diagonal; a reader's score is the sum of
-    their items' rows. The inverse is a float32 Cholesky (LAPACK potrf + potri), about a
-    minute for 17k items on 2 cores; pass only columns somebody saved (others weigh 0)."""
+    their items' rows. The inverse is a float32 Cholesky (LAPACK potrf + potri), about 30 s
+    for CiteULike-a's 17k items on 2 cores; pass only columns somebody saved (others
+    weigh 0)."""
     from scipy.linalg import lapack
 
     x = sp.csr_matrix(saves, dtype=np.float32)
@@ -136,12 +141,11 @@ def ease_table(
         rows.append(np.repeat(np.arange(start, start + len(block)), k)[keep.ravel()])
         cols.append(top[keep])
         vals.append(values[keep])
-    table = sp.csr_matrix(
+    return sp.csr_matrix(
         (np.concatenate(vals), (active[np.concatenate(rows)], active[np.concatenate(cols)])),
         shape=(n, n),
         dtype=np.float32,
     )
-    return table
 
 
 def find(sorted_keys: np.ndarray, wanted: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +278,8 @@ class Factors:
 
 @dataclass(frozen=True)
 class Collaborative:
-    """Everything collaborative a feed needs, fitted once per statistics snapshot."""
+    """Everything collaborative a feed needs: one fit, shared by statistics snapshots that
+    keep it (`fit(..., keep=)` renews only the co-save lists)."""
 
     cosaves: dict[int, dict[int, int]] = field(default_factory=dict)
     related: NeighbourTable = field(default_factory=NeighbourTable)
@@ -344,16 +349,16 @@ def fit(
     readers: np.ndarray,
     papers: np.ndarray,
     params: CollabParams = DEFAULT_PARAMS,
-    models: Collaborative | None = None,
+    keep: Collaborative | None = None,
 ) -> Collaborative:
     """Co-save lists, the RP3beta and EASE tables and ALS factors from current (reader,
-    paper) saves. Given `models` (an earlier fit), only the co-save lists are recomputed
-    (milliseconds) and its tables and factors are kept (a minute on a large catalogue)."""
+    paper) saves. Given `keep` (an earlier fit), only the co-save lists are recomputed
+    and its tables and factors are kept: they are the slow part (`bench/feed_pipeline.py`)."""
     if not len(papers):
         return NO_COLLABORATIVE
     keys, saves = save_matrix(readers, papers)
-    if models is not None:
-        return replace(models, cosaves=cosave_lists(keys, saves, params.cosave_neighbours))
+    if keep is not None:
+        return replace(keep, cosaves=cosave_lists(keys, saves, params.cosave_neighbours))
     related = rp3beta(saves, params.rp3_alpha, params.rp3_beta, params.rp3_neighbours)
     return Collaborative(
         cosaves=cosave_lists(keys, saves, params.cosave_neighbours),

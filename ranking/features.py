@@ -135,8 +135,8 @@ def build(
     m[:, col["related_share"]] = related / max(float(related.max()), 1e-9)
     m[:, col["ease_score"]] = ease = context.ease.lookup(keys)
     m[:, col["ease_share"]] = ease / max(float(ease.max()), 1e-9)
-    if context.stats.factors is not None:
-        m[:, col["factor_score"]] = factor = context.stats.factors.score(context.taste, keys)
+    if (factors := context.stats.models.factors) is not None:
+        m[:, col["factor_score"]] = factor = factors.score(context.taste, keys)
         m[:, col["factor_gap"]] = factor - factor.max()
     m[:, col["sim_gap"]] = m[:, col["sim_max"]] - m[:, col["sim_max"]].max()
     papers = [context.stats.of(k) for k in keys]

@@ -80,9 +80,8 @@ def plan(
     popular = stats.popular(limits.popular + len(excluded))
     related = context.related.top(limits.related + len(excluded))
     ease = context.ease.top(limits.ease + len(excluded))
-    factors = (
-        stats.factors.top(context.taste, limits.factors + len(excluded)) if stats.factors else []
-    )
+    als = stats.models.factors
+    factors = als.top(context.taste, limits.factors + len(excluded)) if als else []
     cands = gather(
         index,
         context.interests,

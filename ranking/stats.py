@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ranking import collab
-from ranking.collab import Factors, NeighbourTable, SparseScores
+from ranking.collab import NO_COLLABORATIVE, Collaborative, SparseScores
 
 # Strength of the prior in smoothed rates: a paper's rate starts at the catalogue's rate
 # and moves towards its own as it collects impressions.
@@ -33,18 +33,14 @@ NO_STATS = PaperStats()
 class CatalogueStats:
     version: str
     papers: Mapping[int, PaperStats] = field(default_factory=dict)
-    # paper -> {neighbour: readers who saved both}, strongest first
-    cosaves: Mapping[int, Mapping[int, int]] = field(default_factory=dict)
+    # Co-save lists, RP3beta and EASE tables, ALS factors (see from_saves).
+    models: Collaborative = NO_COLLABORATIVE
 
     # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
     click_rate: float = 0.1
     save_rate: float = 0.05
     # (key, saves×3 + clicks over 7 days), best first: sorted once per snapshot.
     ranked_popular: tuple[tuple[int, float], ...] = ()
-    # RP3beta and EASE item-item tables and ALS factors fitted on saves (see from_saves).
-    related: NeighbourTable = field(default_factory=NeighbourTable)
-    factors: Factors | None = None
-    ease: NeighbourTable = field(default_factory=NeighbourTable)
 
     @classmethod
     def from_saves(
@@ -54,28 +50,20 @@ class CatalogueStats:
         readers: np.ndarray,
         saved: np.ndarray,
         params: collab.CollabParams = collab.DEFAULT_PARAMS,
-        keep_models_of: CatalogueStats | None = None,
+        keep: Collaborative | None = None,
     ) -> CatalogueStats:
         """A snapshot whose collaborative models are fitted on the current saves, one
         (reader, paper) pair per position of `readers` and `saved` (reader ids as integers).
-        With `keep_models_of`, its RP3beta and EASE tables and ALS factors are reused and
-        only the counts and co-save lists are new."""
-        kept = keep_models_of
-        models = collab.Collaborative({}, kept.related, kept.factors, kept.ease) if kept else None
-        fitted = collab.fit(readers, saved, params, models)
-        return cls.build(
-            version, papers, fitted.cosaves, fitted.related, fitted.factors, fitted.ease
-        )
+        With `keep` (an earlier snapshot's `models`), its RP3beta and EASE tables and ALS
+        factors are reused and only the counts and co-save lists are new."""
+        return cls.build(version, papers, collab.fit(readers, saved, params, keep))
 
     @classmethod
     def build(
         cls,
         version: str,
         papers: Mapping[int, PaperStats],
-        cosaves: Mapping[int, Mapping[int, int]],
-        related: NeighbourTable | None = None,
-        factors: Factors | None = None,
-        ease: NeighbourTable | None = None,
+        models: Collaborative = NO_COLLABORATIVE,
     ) -> CatalogueStats:
         impressions = sum(s.impressions_30d for s in papers.values())
         clicks = sum(s.clicks_30d for s in papers.values())
@@ -85,13 +73,10 @@ class CatalogueStats:
         return cls(
             version,
             papers,
-            cosaves,
+            models,
             click_rate=(clicks + 1) / (impressions + 10),
             save_rate=(saves + 1) / (impressions + 20),
             ranked_popular=tuple(scored),
-            related=related if related is not None else NeighbourTable(),
-            factors=factors,
-            ease=ease if ease is not None else NeighbourTable(),
         )
 
     def of(self, key: int) -> PaperStats:
@@ -118,23 +103,23 @@ class CatalogueStats:
         pairs that saved it too; the item-kNN signal."""
         scores: dict[int, float] = {}
         for key in history:
-            for neighbour, together in self.cosaves.get(key, {}).items():
+            for neighbour, together in self.models.cosaves.get(key, {}).items():
                 scores[neighbour] = scores.get(neighbour, 0.0) + together
         return scores
 
     def related_scores(self, history: Iterable[int]) -> SparseScores:
         """RP3beta scores of every paper linked to the history (the sum of its rows)."""
-        return self.related.scores(list(history))
+        return self.models.related.scores(list(history))
 
     def ease_scores(self, history: Iterable[int]) -> SparseScores:
         """EASE scores of every paper linked to the history (the sum of its rows)."""
-        return self.ease.scores(list(history))
+        return self.models.ease.scores(list(history))
 
     def taste(self, history: Iterable[int]) -> np.ndarray:
         """The reader's ALS vector folded in from the history; empty without factors."""
-        if self.factors is None:
+        if self.models.factors is None:
             return np.zeros(0, dtype=np.float32)
-        return self.factors.fold_in(list(history))
+        return self.models.factors.fold_in(list(history))
 
 
 EMPTY_STATS = CatalogueStats(version="empty")

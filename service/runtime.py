@@ -60,7 +60,7 @@ class Runtime:
         started = time.monotonic()
         age = started - self.models_fitted_at
         refit = refit or age >= self.settings.collab_refresh_seconds
-        keep = None if refit else self.stats
+        keep = None if refit else self.stats.models
         params = replace(DEFAULT_PARAMS, threads=self.settings.threads)
         self.stats = await self.store.catalogue_stats(version, params, keep)
         if refit:

@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 import numpy as np
 
-from ranking.collab import DEFAULT_PARAMS, CollabParams
+from ranking.collab import DEFAULT_PARAMS, Collaborative, CollabParams
 from ranking.stats import CatalogueStats, PaperStats
 
 
@@ -457,11 +457,11 @@ class Store:
         self,
         version: str,
         params: CollabParams = DEFAULT_PARAMS,
-        keep_models_of: CatalogueStats | None = None,
+        keep: Collaborative | None = None,
     ) -> CatalogueStats:
         """Feedback and exposure per paper, and the collaborative models (co-save lists,
         RP3beta and EASE tables, ALS factors) fitted on the current saves, as one snapshot;
-        with `keep_models_of`, that snapshot's tables and factors are kept instead."""
+        with `keep`, its tables and factors are kept and only the co-save lists are new."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
             saves = await conn.fetch(sql("saves"), timeout=300)
@@ -475,5 +475,5 @@ class Store:
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
         # Fitting is CPU work (seconds on a large catalogue): off the event loop.
         return await asyncio.to_thread(
-            CatalogueStats.from_saves, version, papers, readers, saved, params, keep_models_of
+            CatalogueStats.from_saves, version, papers, readers, saved, params, keep
         )

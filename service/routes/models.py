@@ -83,7 +83,7 @@ async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
     collaborative models (RP3beta, EASE, ALS) now instead of at the next
     `STATS_REFRESH_SECONDS` / `COLLAB_REFRESH_SECONDS` tick."""
     stats = await runtime.refresh_stats(refit=True)
-    return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.cosaves))
+    return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
 
 
 HANDLERS = [list_models, activate_model, rollback_model, refresh_stats]

@@ -159,7 +159,7 @@ async def test_collaborative_models_are_refitted_at_their_own_pace(
     paced = replace(settings, stats_refresh_seconds=0.1, collab_refresh_seconds=3600.0)
     async with running_app(paced, embedder) as client:
         runtime = runtime_of(client)
-        started = runtime.stats  # fitted at start, before anyone saved anything
+        started = runtime.stats.models  # fitted at start, before anyone saved anything
         assert len(started.related) == len(started.ease) == 0 and started.factors is None
         saves = [
             event(f"c{reader}{i}", f"reader{reader}", f"rl-{(reader + i) % 3}")
@@ -172,14 +172,14 @@ async def test_collaborative_models_are_refitted_at_their_own_pace(
         # The periodic refreshes renew counts and co-saves within a second; the models
         # wait for PAPERFEED_COLLAB_REFRESH_SECONDS.
         for _ in range(100):
-            if runtime.stats.cosaves:
+            if runtime.stats.models.cosaves:
                 break
             await asyncio.sleep(0.05)
-        counted = runtime.stats
-        assert counted.cosaves and len(counted.papers) == 3
+        assert len(runtime.stats.papers) == 3
+        counted = runtime.stats.models
+        assert counted.cosaves
         assert counted.related is started.related and counted.ease is started.ease
         # The admin refresh refits them at once.
         assert (await client.post("/v1/admin/stats/refresh")).status_code == 200
-        refitted = runtime.stats
-        assert len(refitted.related) == len(refitted.ease) == 3
-        assert refitted.factors is not None
+        refitted = runtime.stats.models
+        assert len(refitted.related) == len(refitted.ease) == 3 and refitted.factors is not None

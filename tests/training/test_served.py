@@ -37,10 +37,10 @@ def test_ranker_features_are_fitted_without_the_targets(tmp_path: Path) -> None:
     savers = np.asarray(train.sum(axis=0)).ravel()
     only_targets = np.setdiff1d(targets.indices, groups.split.train.indices)
     assert len(only_targets) and savers[only_targets].max() <= 1
-    assert not np.isin(only_targets, groups.stats.related.keys).any()
-    assert groups.stats.factors is not None
-    assert not np.isin(only_targets, groups.stats.factors.keys).any()
-    assert not set(only_targets.tolist()) & set(groups.stats.cosaves)
+    assert not np.isin(only_targets, groups.stats.models.related.keys).any()
+    assert groups.stats.models.factors is not None
+    assert not np.isin(only_targets, groups.stats.models.factors.keys).any()
+    assert not set(only_targets.tolist()) & set(groups.stats.models.cosaves)
     assert all(groups.stats.of(int(p)).saves_30d == 0 for p in only_targets)
     # Every group has a positive, and labels mark exactly the target papers.
     assert all(label.any() for label in groups.labels)

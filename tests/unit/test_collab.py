@@ -131,7 +131,7 @@ def test_collaborative_scores_become_features() -> None:
     stats = CatalogueStats.from_saves(
         "s", {}, READERS, PAPERS, CollabParams(rp3_alpha=1.0, rp3_beta=0.5, factors=2)
     )
-    assert stats.cosaves[10] == {20: 1, 30: 1}
+    assert stats.models.cosaves[10] == {20: 1, 30: 1}
     related = stats.related_scores([10])
     context = features.Context(
         np.zeros((0, 4), np.float32),
@@ -153,9 +153,11 @@ def test_collaborative_scores_become_features() -> None:
     assert row["related_score"] == pytest.approx(0.25)
     assert (row["from_related"], row["rank_related"]) == (1, 0)
     assert row["cosave"] == pytest.approx(np.log1p(1))
-    assert stats.factors is not None
-    assert row["factor_score"] == pytest.approx(float(stats.factors.score(context.taste, [30])[0]))
-    assert row["ease_score"] == pytest.approx(float(stats.ease.scores([10]).lookup([30])[0]))
+    assert stats.models.factors is not None
+    assert row["factor_score"] == pytest.approx(
+        float(stats.models.factors.score(context.taste, [30])[0])
+    )
+    assert row["ease_score"] == pytest.approx(float(stats.models.ease.scores([10]).lookup([30])[0]))
     assert row["ease_score"] != 0
     assert other["related_score"] == other["factor_score"] == other["cosave"] == 0
     assert other["ease_score"] == 0
@@ -165,13 +167,13 @@ def test_a_refresh_can_keep_the_fitted_models_and_renew_the_co_saves() -> None:
     first = CatalogueStats.from_saves("a", {}, READERS, PAPERS, CollabParams(factors=2))
     # Reader 3 saves 30 and 20: new co-saves at once, the heavy models stay as they were.
     readers, papers = np.r_[READERS, 3, 3], np.r_[PAPERS, 30, 20]
-    kept = CatalogueStats.from_saves("b", {}, readers, papers, keep_models_of=first)
-    assert kept.cosaves[30] == {10: 1, 20: 1} and 20 not in first.cosaves[30]
-    assert kept.related is first.related and kept.ease is first.ease
-    assert kept.factors is first.factors
+    kept = CatalogueStats.from_saves("b", {}, readers, papers, keep=first.models)
+    assert kept.models.cosaves[30] == {10: 1, 20: 1} and 20 not in first.models.cosaves[30]
+    assert kept.models.related is first.models.related and kept.models.ease is first.models.ease
+    assert kept.models.factors is first.models.factors
     refitted = CatalogueStats.from_saves("c", {}, readers, papers, CollabParams(factors=2))
-    assert refitted.related.scores([30]).lookup([20])[0] > 0
-    assert first.related.scores([30]).lookup([20])[0] == 0
+    assert refitted.models.related.scores([30]).lookup([20])[0] > 0
+    assert first.models.related.scores([30]).lookup([20])[0] == 0
 
 
 def test_sparse_scores_rank_and_look_up() -> None:

@@ -141,7 +141,6 @@ def test_feature_rows_follow_the_names() -> None:
     stats = CatalogueStats.build(
         "s1",
         {15: PaperStats(clicks_7d=2, saves_7d=1, clicks_30d=5, saves_30d=2, impressions_30d=40)},
-        {},
     )
     context = features.Context(
         vectors[:2],
@@ -190,7 +189,7 @@ def test_pipeline_ranks_the_liked_cluster_first_for_a_reader() -> None:
     index = VectorIndex(16)
     index.upsert(np.arange(20), vectors)
     history = [Interaction(12, "save", 1.0), Interaction(13, "save", 2.0)]
-    stats = CatalogueStats.build("s", {0: PaperStats(saves_7d=20)}, {})
+    stats = CatalogueStats.build("s", {0: PaperStats(saves_7d=20)})
     p = plan(index, history, stats, fresh=[], hidden=set(), now_epoch=0.0)
     facts = {k: features.PaperFacts(100, 0.0) for k in range(20)}
     ranked = rank(p, index, facts, HeuristicRanker(), k=5, relevance=1.0)
