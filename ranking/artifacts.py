@@ -17,14 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ranking.errors import ArtifactError
 from ranking.features import NAMES, names_hash
 
 MODEL_FILE = "model.txt"
 MANIFEST_FILE = "manifest.json"
-
-
-class ArtifactError(Exception):
-    """A model artifact is missing, corrupt, or does not fit this code's features."""
 
 
 def sha256(data: bytes) -> str:

@@ -7,7 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ranking.artifacts import ArtifactError, read_artifact
+from ranking.artifacts import read_artifact
+from ranking.errors import ArtifactError
 from ranking.features import NAMES
 
 

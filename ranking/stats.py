@@ -28,6 +28,15 @@ class PaperStats:
 
 NO_STATS = PaperStats()
 
+# Popularity: a save counts three clicks. Also the trending endpoint's score
+# (storage/sql/popular.sql takes these as parameters).
+SAVE_WEIGHT = 3.0
+CLICK_WEIGHT = 1.0
+
+
+def popularity(saves: int, clicks: int) -> float:
+    return SAVE_WEIGHT * saves + CLICK_WEIGHT * clicks
+
 
 @dataclass(frozen=True)
 class CatalogueStats:
@@ -39,7 +48,7 @@ class CatalogueStats:
     # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
     click_rate: float = 0.1
     save_rate: float = 0.05
-    # (key, saves×3 + clicks over 7 days), best first: sorted once per snapshot.
+    # (key, popularity over 7 days), best first: sorted once per snapshot.
     ranked_popular: tuple[tuple[int, float], ...] = ()
 
     @classmethod
@@ -68,7 +77,7 @@ class CatalogueStats:
         impressions = sum(s.impressions_30d for s in papers.values())
         clicks = sum(s.clicks_30d for s in papers.values())
         saves = sum(s.saves_30d for s in papers.values())
-        scored = [(k, 3.0 * s.saves_7d + s.clicks_7d) for k, s in papers.items()]
+        scored = [(k, popularity(s.saves_7d, s.clicks_7d)) for k, s in papers.items()]
         scored = sorted((kv for kv in scored if kv[1] > 0), key=lambda kv: (-kv[1], -kv[0]))
         return cls(
             version,
@@ -95,7 +104,7 @@ class CatalogueStats:
         )
 
     def popular(self, limit: int) -> list[tuple[int, float]]:
-        """(key, saves×3 + clicks over 7 days), best first."""
+        """(key, popularity over 7 days), best first."""
         return list(self.ranked_popular[:limit])
 
     def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:

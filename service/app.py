@@ -25,10 +25,10 @@ from litestar.plugins.problem_details import (
 )
 
 from ranking.embedder import Embedder
+from ranking.errors import Forbidden, Gone, InvalidInput, NotFound, PaperfeedError, Unauthorized
 from service import runtime as runtime_module
 from service import wire
 from service.auth import AuthenticationMiddleware, rate_limit_id
-from service.errors import PaperfeedError
 from service.routes import HANDLERS
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -49,13 +49,29 @@ DATABASE_DOWN = (
 )
 
 
+# The error tree (ranking.errors) as HTTP: the nearest listed ancestor decides. An error
+# listed nowhere (a training or replay error reaching a request) is a bug: 500.
+HTTP_STATUS: dict[type[PaperfeedError], tuple[int, str]] = {
+    InvalidInput: (422, "Invalid input"),
+    NotFound: (404, "Not found"),
+    Gone: (410, "Gone"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="paperfeed"'}
+
+
 def _paperfeed_problem(exc: PaperfeedError) -> ProblemDetailsException:
+    kind = next((k for k in type(exc).__mro__ if k in HTTP_STATUS), None)
+    if kind is None:
+        return _unexpected(exc)
+    status, title = HTTP_STATUS[kind]
     return ProblemDetailsException(
-        status_code=exc.status,
-        title=exc.title,
+        status_code=status,
+        title=title,
         detail=exc.message,
         extra=exc.extra or None,
-        headers=exc.headers or None,
+        headers=CHALLENGE if kind is Unauthorized else None,
     )
 
 

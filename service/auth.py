@@ -28,9 +28,9 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from service.errors import Forbidden, InvalidInput, Unauthorized
-from service.store import KeyRecord, Store
+from ranking.errors import Forbidden, InvalidInput, Unauthorized
 from service.wire import SCOPES, Scope
+from storage.store import KeyRecord, Store
 
 KEY_PREFIX = "pf_"
 _KEY = re.compile(r"pf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")

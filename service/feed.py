@@ -1,67 +1,19 @@
-"""Building a reader's feed: storage reads around the pure pipeline, then the impression log.
-
-`read_inputs` and `plan_feed` are shared with `training.replay`, which rebuilds the
-features of a served feed offline from the same inputs.
-"""
+"""Serving a reader's feed: the database reads, the pure pipeline, then the impression log."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
 import numpy as np
 
 from ranking import features, pipeline
-from ranking.index import VectorIndex
-from ranking.profile import Interaction
-from ranking.stats import CatalogueStats
 from service import wire
 from service.runtime import Runtime
-from service.settings import Settings
-from service.store import HistoryRow, Impression, PaperMeta, Store
-
-HISTORY_EVENTS = 1000
-FRESH_CANDIDATES = 100
-
-
-@dataclass(frozen=True)
-class FeedInputs:
-    history: list[HistoryRow]  # newest first
-    hidden: set[int]  # shown too often lately
-    fresh: list[int]
-
-
-async def read_inputs(
-    store: Store, settings: Settings, user_id: str, as_of: datetime | None = None
-) -> FeedInputs:
-    """What the database says about the reader and the catalogue (as of `as_of`: now)."""
-    history, hidden, fresh = await asyncio.gather(
-        store.user_history(user_id, HISTORY_EVENTS, as_of),
-        store.overshown(
-            user_id, settings.impression_window_days, settings.max_impressions_per_paper, as_of
-        ),
-        store.fresh(FRESH_CANDIDATES, as_of),
-    )
-    return FeedInputs(history, hidden, fresh)
-
-
-def plan_feed(
-    index: VectorIndex, stats: CatalogueStats, inputs: FeedInputs, now: datetime
-) -> pipeline.Plan:
-    epoch = now.timestamp()
-    interactions = [
-        Interaction(h.seq, h.type, (epoch - h.occurred_at.timestamp()) / 86_400)
-        for h in inputs.history
-    ]
-    return pipeline.plan(index, interactions, stats, inputs.fresh, inputs.hidden, epoch)
-
-
-def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
-    return {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
-
+from storage.feeds import paper_facts, plan_feed, read_inputs
+from storage.store import Impression
 
 # The candidate sources as readers see them: every collaborative model is "collaborative".
 REASONS = {"related": "collaborative", "factors": "collaborative", "ease": "collaborative"}
@@ -75,7 +27,7 @@ def reasons(sources: list[str]) -> list[str]:
 async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
     now = datetime.now(UTC)
-    inputs = await read_inputs(rt.store, rt.settings, user_id)
+    inputs = await read_inputs(rt.store, rt.settings.resting(), user_id)
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from service.catalogue import parse_record, read_records
-from service.store import PaperRow, Store
+from service.records import parse_record, read_records
+from storage.store import PaperRow, Store
 
 BATCH = 500
 

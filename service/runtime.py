@@ -20,11 +20,11 @@ from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_STATS, CatalogueStats
 from service.auth import TOKEN_SECRET_NAME
-from service.database import database_url, migrate
-from service.registry import ModelWatcher
 from service.settings import Settings
-from service.store import Store
-from service.worker import EmbeddingWorker
+from service.worker import EmbeddingWorker, load_embedder
+from storage.database import database_url, migrate
+from storage.registry import ModelWatcher
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,17 @@ class Runtime:
         refit = refit or age >= self.settings.collab_refresh_seconds
         keep = None if refit else self.stats.models
         params = replace(DEFAULT_PARAMS, threads=self.settings.threads)
-        self.stats = await self.store.catalogue_stats(version, params, keep)
+        feedback = await self.store.feedback()
+        # Fitting is CPU work (seconds on a large catalogue): off the event loop.
+        self.stats = await asyncio.to_thread(
+            CatalogueStats.from_saves,
+            version,
+            feedback.papers,
+            feedback.readers,
+            feedback.saved,
+            params,
+            keep,
+        )
         if refit:
             self.models_fitted_at = started
             log.info("collaborative models refitted in %.1f s", time.monotonic() - started)
@@ -81,14 +91,6 @@ class Runtime:
 
 # How handlers ask for the runtime: `runtime: RuntimeDep`.
 RuntimeDep = NamedDependency[Runtime]
-
-
-def load_embedder(settings: Settings) -> Embedder:
-    return Embedder(
-        settings.resolved_model_path(),
-        threads=settings.threads,
-        batch_size=settings.embed_batch_size,
-    )
 
 
 async def load_index(store: Store, embedder: Embedder) -> VectorIndex:

@@ -8,9 +8,19 @@ import logging
 
 from ranking.embedder import Embedder, paper_text
 from ranking.index import VectorIndex
-from service.store import Store
+from service.settings import Settings
+from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedding model the settings name, with their threads and batch size."""
+    return Embedder(
+        settings.resolved_model_path(),
+        threads=settings.threads,
+        batch_size=settings.embed_batch_size,
+    )
 
 
 class EmbeddingWorker:

@@ -29,10 +29,10 @@ from litestar import Litestar
 from ranking.embedder import Embedder
 from service.app import create_app
 from service.auth import create_key
-from service.database import embedded_url
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
-from service.store import Store
+from storage.database import embedded_url
+from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

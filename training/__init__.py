@@ -1,5 +1,5 @@
 """Offline jobs: building datasets from logged impressions, training and evaluating rankers.
 
-They reach the database through `service.store`, and rank with the same `ranking` code
+They reach the database through `storage.store`, and rank with the same `ranking` code
 that serves feeds.
 """

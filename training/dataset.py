@@ -7,15 +7,14 @@ the feed (logged in `impressions`), so training and serving cannot drift apart.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from ranking.features import NAMES
-from service.store import Store
+from storage.store import LabelledImpression, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +79,11 @@ class LoadReport:
     other_features: int  # feeds logged with another feature set
 
 
-def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
-    """Build a dataset from `training_impressions` rows (ordered by time, feed, position)."""
-    by_feed: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
+def from_rows(rows: Sequence[LabelledImpression]) -> tuple[Dataset, LoadReport]:
+    """Build a dataset from labelled impressions (ordered by time, feed, position)."""
+    by_feed: dict[uuid.UUID, list[LabelledImpression]] = {}
     for row in rows:
-        by_feed.setdefault(row["request_id"], []).append(row)
+        by_feed.setdefault(row.request_id, []).append(row)
     feats: list[list[float]] = []
     labels: list[int] = []
     positions: list[int] = []
@@ -96,21 +95,21 @@ def from_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[Dataset, LoadReport]:
     unlabelled = other = 0
     for request_id, feed in by_feed.items():
         first = feed[0]
-        if tuple(first["feature_names"]) != NAMES:
+        if tuple(first.feature_names) != NAMES:
             other += 1
             continue
-        feed_labels = [int(r["label"]) for r in feed]
+        feed_labels = [r.label for r in feed]
         if not any(feed_labels):
             unlabelled += 1
             continue
-        feats.extend(r["features"] for r in feed)
+        feats.extend(r.features for r in feed)
         labels.extend(feed_labels)
-        positions.extend(int(r["position"]) for r in feed)
-        explored.extend(bool(r.get("explored", False)) for r in feed)
+        positions.extend(r.position for r in feed)
+        explored.extend(r.explored for r in feed)
         sizes.append(len(feed))
-        served.append(first["served_at"])
+        served.append(first.served_at)
         ids.append(request_id)
-        versions.append(first["model_version"])
+        versions.append(first.model_version)
     dataset = Dataset(
         np.asarray(feats, dtype=np.float32).reshape(-1, len(NAMES)),
         np.asarray(labels, dtype=np.int32),

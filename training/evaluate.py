@@ -29,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from training.loaders import Catalogue, DataError, EmbeddingCache, Interactions
+from ranking.errors import DataError
+from training.loaders import Catalogue, EmbeddingCache, Interactions
 
 RECALL_KS = (20, 50, 100)
 NDCG_KS = (10, 100)

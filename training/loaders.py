@@ -23,12 +23,9 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from ranking.embedder import paper_text
+from ranking.errors import DataError
 
 HEADER = ("user_id", "item_id")
-
-
-class DataError(ValueError):
-    """An input file is missing or malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True)

@@ -11,20 +11,16 @@ import uuid
 import numpy as np
 
 from ranking import pipeline
+from ranking.errors import ReplayError
 from ranking.index import VectorIndex
 from ranking.stats import CatalogueStats
-from service.feed import paper_facts, plan_feed, read_inputs
-from service.settings import Settings
-from service.store import Store
-
-
-class ReplayError(Exception):
-    """The feed cannot be replayed faithfully."""
+from storage.feeds import Resting, paper_facts, plan_feed, read_inputs
+from storage.store import Store
 
 
 async def replay_features(
     store: Store,
-    settings: Settings,
+    resting: Resting,
     index: VectorIndex,
     stats: CatalogueStats,
     request_id: uuid.UUID,
@@ -38,7 +34,7 @@ async def replay_features(
         raise ReplayError(
             f"feed {request_id} used statistics {feed.stats_version}, not {stats.version}"
         )
-    inputs = await read_inputs(store, settings, feed.user_id, as_of=feed.served_at)
+    inputs = await read_inputs(store, resting, feed.user_id, as_of=feed.served_at)
     plan = plan_feed(index, stats, inputs, feed.served_at)
     meta = await store.papers_by_seq([c.key for c in plan.candidates])
     cands, _, built = pipeline.featurize(plan, index, paper_facts(meta))

@@ -16,7 +16,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ranking.embedder import Embedder, paper_text
-from service.catalogue import parse_record, read_records
+from storage.store import PaperRow
 
 # Event ids are 1-128 characters (service.wire.ID_PATTERN).
 _MAX_ID = 128
@@ -45,29 +44,17 @@ class World:
     topics: int
 
     @classmethod
-    def from_catalogue(
-        cls, path: Path, embedder: Embedder, topics: int = 6, seed: int = 0
+    def from_papers(
+        cls, rows: Sequence[PaperRow], embedder: Embedder, topics: int = 6, seed: int = 0
     ) -> World:
-        """Papers of a catalogue file, with the ids the server gives them on ingest.
+        """The catalogue's papers (as ingest stored them: `service.records.catalogue_rows`).
 
-        Topics are spherical k-means clusters of the papers' embeddings; records the server
-        would reject (invalid, or an id seen before) are left out, as ingest leaves them out.
+        Topics are spherical k-means clusters of the papers' embeddings.
         """
-        ids: list[str] = []
-        texts: list[str] = []
-        for _, record in read_records(path):
-            if isinstance(record, str):
-                continue
-            try:
-                row = parse_record(record)
-            except ValueError:
-                continue
-            if row.id in ids:
-                continue
-            ids.append(row.id)
-            texts.append(paper_text(row.title, row.abstract))
-        if not ids:
-            raise ValueError(f"no valid paper in {path}")
+        if not rows:
+            raise ValueError("no papers to simulate readers on")
+        ids = [row.id for row in rows]
+        texts = [paper_text(row.title, row.abstract) for row in rows]
         topics = min(topics, len(ids))
         vectors = embedder.embed(texts)
         labels = spherical_kmeans(vectors, topics, np.random.default_rng([seed, 0]))

@@ -15,18 +15,15 @@ import lightgbm
 import numpy as np
 from tqdm import tqdm
 
-from ranking.artifacts import ArtifactError, sha256, write_artifact
+from ranking.artifacts import sha256, write_artifact
+from ranking.errors import ArtifactError, TrainingError
 from ranking.features import NAMES, names_hash
 from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
-from service import registry
-from service.store import Store
+from storage import registry
+from storage.store import Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
 from training.position import Examination
 from training.position import estimate as estimate_examination
-
-
-class TrainingError(Exception):
-    """Training cannot go ahead (for example: too little labelled data)."""
 
 
 @dataclass(frozen=True)

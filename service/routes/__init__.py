@@ -2,13 +2,14 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, models, papers, system, users
+from service.routes import events, feeds, models, papers, stats, system, users
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
     *events.HANDLERS,
     *feeds.HANDLERS,
     *models.HANDLERS,
+    *stats.HANDLERS,
     *users.HANDLERS,
     *system.HANDLERS,
 ]

@@ -10,13 +10,13 @@ from litestar import Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from ranking.errors import Forbidden, InvalidInput
 from service import wire
 from service.auth import principal_of, requires
-from service.catalogue import to_utc
-from service.errors import Forbidden, InvalidInput
+from service.records import to_utc
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
-from service.store import EventRow
+from storage.store import EventRow
 
 _EXPECTED_TYPES = ", ".join(wire.EVENT_TYPES)
 

@@ -1,4 +1,4 @@
-"""Admin endpoints: the model registry (list, activate, roll back) and statistics refresh."""
+"""The model registry (admin): list, activate, roll back."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from litestar import get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from service import registry, wire
+from service import wire
 from service.auth import requires
 from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
+from storage import registry
 
 ADMIN = requires("admin")
 
@@ -71,19 +72,4 @@ async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     return await _apply(runtime)
 
 
-@post(
-    "/v1/admin/stats/refresh",
-    status_code=HTTP_200_OK,
-    tags=["admin"],
-    responses=problems(),
-    guards=[ADMIN],
-)
-async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
-    """Recompute this server's catalogue statistics (popularity, co-saves) and refit its
-    collaborative models (RP3beta, EASE, ALS) now instead of at the next
-    `STATS_REFRESH_SECONDS` / `COLLAB_REFRESH_SECONDS` tick."""
-    stats = await runtime.refresh_stats(refit=True)
-    return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
-
-
-HANDLERS = [list_models, activate_model, rollback_model, refresh_stats]
+HANDLERS = [list_models, activate_model, rollback_model]

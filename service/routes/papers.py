@@ -1,22 +1,36 @@
-"""Catalogue endpoints: upsert, read, withdraw."""
+"""The catalogue: upsert, read and withdraw papers; similar papers, search, trending."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
+import numpy as np
 from litestar import delete, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from ranking.errors import Gone, InvalidInput, NotFound
 from service import wire
 from service.auth import requires
-from service.catalogue import to_row
-from service.errors import Gone, InvalidInput, NotFound
+from service.records import to_row
+from service.routes.params import Limit, PaperPath, limit_or_default
 from service.routes.problems import problems
-from service.runtime import RuntimeDep
-from service.store import PaperRow
+from service.runtime import Runtime, RuntimeDep
+from storage.store import PaperRow, StoredPaper
 
-PaperPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Paper id")]
+# The shared catalogue: API keys with feed:read, and any reader token.
+CATALOGUE = requires("feed:read", readers="any")
+
+
+async def _live_paper(runtime: Runtime, paper_id: str) -> StoredPaper:
+    """The paper `paper_id`; NotFound if unknown, Gone if withdrawn."""
+    paper = await runtime.store.get_paper(paper_id)
+    if paper is None:
+        raise NotFound(f"no paper with id {paper_id!r}")
+    if paper.withdrawn:
+        raise Gone(f"paper {paper_id!r} was withdrawn")
+    return paper
 
 
 @post(
@@ -70,25 +84,21 @@ async def upsert_papers(
     "/v1/papers/{paper_id:str}",
     tags=["papers"],
     responses=problems(404, 410),
-    guards=[requires("feed:read", readers="any")],
+    guards=[CATALOGUE],
 )
 async def get_paper(paper_id: PaperPath, runtime: RuntimeDep) -> wire.Paper:
     """One paper, with whether it has been embedded yet."""
-    row = await runtime.store.get_paper(paper_id)
-    if row is None:
-        raise NotFound(f"no paper with id {paper_id!r}")
-    if row["withdrawn"]:
-        raise Gone(f"paper {paper_id!r} was withdrawn")
+    paper = await _live_paper(runtime, paper_id)
     return wire.Paper(
-        id=row["id"],
-        title=row["title"],
-        abstract=row["abstract"],
-        authors=list(row["authors"]),
-        categories=list(row["categories"]),
-        published_at=row["published_at"],
-        url=row["url"],
-        embedded=row["embedded"],
-        withdrawn=row["withdrawn"],
+        id=paper.id,
+        title=paper.title,
+        abstract=paper.abstract,
+        authors=paper.authors,
+        categories=paper.categories,
+        published_at=paper.published_at,
+        url=paper.url,
+        embedded=paper.embedded,
+        withdrawn=paper.withdrawn,
     )
 
 
@@ -106,4 +116,85 @@ async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
     runtime.index.remove([seq])
 
 
-HANDLERS = [upsert_papers, get_paper, withdraw_paper]
+async def _items(
+    runtime: Runtime, keys: list[int], scores: list[float], reason: wire.Reason
+) -> wire.ItemList:
+    meta = await runtime.store.papers_by_seq(keys)
+    ranked = [(k, s) for k, s in zip(keys, scores, strict=True) if k in meta]
+    return wire.ItemList(
+        items=[
+            wire.Item(meta[k].id, meta[k].title, round(s, 6), position, [reason])
+            for position, (k, s) in enumerate(ranked)
+        ]
+    )
+
+
+def _nearest(
+    runtime: Runtime, query: np.ndarray, k: int, skip: int | None
+) -> tuple[list[int], list[float]]:
+    scores, keys = runtime.index.search(query, k + 1)
+    pairs = [(int(key), float(score)) for key, score in zip(keys[0], scores[0], strict=True)]
+    pairs = [(key, score) for key, score in pairs if key >= 0 and key != skip][:k]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+@get(
+    "/v1/papers/{paper_id:str}/similar",
+    tags=["papers"],
+    responses=problems(404, 410),
+    guards=[CATALOGUE],
+)
+async def get_similar(
+    paper_id: PaperPath, runtime: RuntimeDep, limit: Limit = None
+) -> wire.ItemList:
+    """Papers closest in content to this one (empty until the paper has been embedded)."""
+    k = limit_or_default(limit, runtime)
+    paper = await _live_paper(runtime, paper_id)
+    present, vectors = runtime.index.vectors([paper.seq])
+    if not present[0]:
+        return wire.ItemList(items=[])
+    keys, scores = _nearest(runtime, vectors, k, skip=paper.seq)
+    return await _items(runtime, keys, scores, "similar")
+
+
+@get("/v1/search", tags=["papers"], responses=problems(), guards=[CATALOGUE])
+async def search_papers(
+    runtime: RuntimeDep,
+    q: Annotated[
+        str, Parameter(min_length=1, max_length=500, pattern=r"\S", description="Free text")
+    ],
+    limit: Limit = None,
+) -> wire.ItemList:
+    """Semantic search: papers whose title and abstract are closest in meaning to `q`."""
+    k = limit_or_default(limit, runtime)
+    query = await asyncio.to_thread(runtime.embedder.embed, [q.strip()])
+    keys, scores = _nearest(runtime, query, k, skip=None)
+    return await _items(runtime, keys, scores, "search")
+
+
+@get("/v1/trending", tags=["papers"], responses=problems(), guards=[CATALOGUE])
+async def get_trending(
+    runtime: RuntimeDep,
+    days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,
+    limit: Limit = None,
+) -> wire.ItemList:
+    """Papers with the most saves (weight 3) and clicks (weight 1) in the last `days`
+    (`ranking.stats.popularity`, as the feed's popular papers)."""
+    k = limit_or_default(limit, runtime)
+    papers = await runtime.store.popular(days, k)
+    return wire.ItemList(
+        items=[
+            wire.Item(p.id, p.title, p.score, position, ["popular"])
+            for position, p in enumerate(papers)
+        ]
+    )
+
+
+HANDLERS = [
+    upsert_papers,
+    get_paper,
+    withdraw_paper,
+    get_similar,
+    search_papers,
+    get_trending,
+]

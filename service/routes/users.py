@@ -9,10 +9,10 @@ from litestar import Request, delete, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from ranking.errors import InvalidInput
 from service import wire
 from service.auth import mint_reader_token, principal_of, requires
-from service.errors import InvalidInput
-from service.routes.feeds import UserPath
+from service.routes.params import UserPath
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
 
@@ -79,25 +79,15 @@ async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport
         exported_at=datetime.now(UTC),
         events=[
             wire.ExportedEvent(
-                r["event_id"],
-                r["paper_id"],
-                r["type"],
-                r["occurred_at"],
-                r["received_at"],
-                r["request_id"],
+                e.event_id, e.paper_id, e.type, e.occurred_at, e.received_at, e.request_id
             )
-            for r in events
+            for e in events
         ],
         impressions=[
             wire.ExportedImpression(
-                r["request_id"],
-                r["position"],
-                r["paper_id"],
-                r["score"],
-                r["served_at"],
-                r["model_version"],
+                i.request_id, i.position, i.paper_id, i.score, i.served_at, i.model_version
             )
-            for r in impressions
+            for i in impressions
         ],
     )
 

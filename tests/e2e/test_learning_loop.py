@@ -16,7 +16,7 @@ import numpy as np
 from msgspec.structs import replace
 
 from ranking.embedder import Embedder
-from service.catalogue import parse_record, read_records
+from service.records import parse_record, read_records
 from service.settings import Settings
 from tests.conftest import AppClient, running_app, wait_indexed
 from training.simulate import SimStats, World, make_readers, simulate

@@ -10,9 +10,9 @@ import pytest
 
 from ranking.artifacts import write_artifact
 from ranking.features import NAMES
-from service.store import Store
+from storage.store import Store
 from tests.conftest import AppClient
-from tests.training.test_train import rows_for
+from tests.support import rows_for
 from training.dataset import from_rows
 from training.train import TrainConfig, fit
 

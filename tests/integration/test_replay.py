@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from service.settings import Settings
-from service.store import Store
+from storage.store import Store
 from tests.conftest import AppClient, event, runtime_of
 from training.replay import ReplayError, replay_features
 

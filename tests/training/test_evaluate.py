@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from click.testing import CliRunner
 
-from service.cli import main
+from paperfeed.cli import main
 from training.baselines import ALS, BASELINES, EASE
 from training.evaluate import (
     METRICS,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ranking.embedder import Embedder
-from service.catalogue import parse_record, read_records
+from service.records import parse_record, read_records
 from tests.conftest import ROOT, AppClient, wait_indexed
 from training.simulate import (
     Behaviour,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from ranking.artifacts import ArtifactError, read_artifact, write_artifact
+from ranking.artifacts import read_artifact, write_artifact
+from ranking.errors import ArtifactError
 from ranking.features import NAMES
 from ranking.model import LightGBMRanker, load_ranker
+from tests.support import rows_for
 from training.dataset import LoadReport, from_rows
 from training.train import TrainConfig, TrainingError, _check_enough, evaluate, fit, ndcg_at
 
@@ -30,34 +31,10 @@ def test_ndcg_matches_a_hand_computed_value() -> None:
     assert both == pytest.approx(dcg / idcg / 2)
 
 
-def rows_for(n_feeds: int, size: int = 5, seed: int = 0) -> list[dict[str, Any]]:
-    """Synthetic logged feeds where feature 0 decides what gets saved."""
-    rng = np.random.default_rng(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = []
-    for f in range(n_feeds):
-        request_id = uuid.UUID(int=f + 1)
-        features = rng.normal(size=(size, len(NAMES))).astype(np.float32)
-        best = int(np.argmax(features[:, 0]))
-        for position in range(size):
-            rows.append(
-                {
-                    "request_id": request_id,
-                    "served_at": start + timedelta(minutes=f),
-                    "position": position,
-                    "features": features[position].tolist(),
-                    "feature_names": list(NAMES),
-                    "model_version": "heuristic-1",
-                    "label": 3 if position == best else 0,
-                }
-            )
-    return rows
-
-
 def test_dataset_groups_feeds_and_splits_by_time() -> None:
     rows = rows_for(10)
-    rows += [{**r, "request_id": uuid.UUID(int=99), "label": 0} for r in rows_for(1)]
-    rows += [{**r, "request_id": uuid.UUID(int=98), "feature_names": ["old"]} for r in rows_for(1)]
+    rows += [replace(r, request_id=uuid.UUID(int=99), label=0) for r in rows_for(1)]
+    rows += [replace(r, request_id=uuid.UUID(int=98), feature_names=["old"]) for r in rows_for(1)]
     data, report = from_rows(rows)
     assert report == LoadReport(feeds=12, unlabelled=1, other_features=1)
     assert (data.n_groups, data.n_rows) == (10, 50)

@@ -1,4 +1,4 @@
-"""The one home of PostgreSQL access. Queries live in `service/sql/*.sql`.
+"""The one home of PostgreSQL access. Queries live in `storage/sql/*.sql`.
 
 Methods take and return plain values (dataclasses, tuples, numpy arrays); wire types
 stay in the route handlers.
@@ -6,7 +6,6 @@ stay in the route handlers.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -19,14 +18,13 @@ import asyncpg
 import msgspec
 import numpy as np
 
-from ranking.collab import DEFAULT_PARAMS, Collaborative, CollabParams
-from ranking.stats import CatalogueStats, PaperStats
+from ranking.stats import CLICK_WEIGHT, SAVE_WEIGHT, PaperStats
 
 
 @cache
 def sql(name: str) -> str:
-    """The text of `service/sql/<name>.sql`."""
-    return (files("service") / "sql" / f"{name}.sql").read_text()
+    """The text of `storage/sql/<name>.sql`."""
+    return (files("storage") / "sql" / f"{name}.sql").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +45,30 @@ class UpsertOutcome:
     updated: list[str]
     unchanged: list[str]
     withdrawn: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """A paper as the catalogue holds it, withdrawn or not."""
+
+    seq: int  # its key in the vector index
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published_at: datetime | None
+    url: str | None
+    embedded: bool  # has a vector for its current text
+    withdrawn: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PopularPaper:
+    seq: int
+    id: str
+    title: str
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,43 @@ class Impression:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelledImpression:
+    """One shown paper of a served feed, with the feed's facts and its label (the best
+    feedback on it that names the feed)."""
+
+    request_id: uuid.UUID
+    served_at: datetime
+    position: int
+    paper_id: str
+    features: list[float]
+    propensity: float
+    explored: bool
+    feature_names: list[str]
+    model_version: str
+    label: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    paper_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    request_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImpression:
+    request_id: uuid.UUID
+    position: int
+    paper_id: str
+    score: float
+    served_at: datetime
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRecord:
     user_id: str
     served_at: datetime
@@ -139,6 +198,15 @@ def _key(row: asyncpg.Record) -> KeyRecord:
         row["revoked_at"],
         row.get("secret_sha256", ""),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What the catalogue statistics are computed from."""
+
+    papers: dict[int, PaperStats]  # index key -> counts
+    readers: np.ndarray  # (saves,) int64 reader numbers, one per current save
+    saved: np.ndarray  # (saves,) int64 index keys of the saved papers
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +278,9 @@ class Store:
             withdrawn=[i for i in ids if i in withdrawn],
         )
 
-    async def get_paper(self, paper_id: str) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(sql("get_paper"), paper_id)
+    async def get_paper(self, paper_id: str) -> StoredPaper | None:
+        row = await self.pool.fetchrow(sql("get_paper"), paper_id)
+        return None if row is None else StoredPaper(**dict(row))
 
     async def withdraw_paper(self, paper_id: str) -> int | None:
         """Mark a paper withdrawn; returns its index key, or None if it is unknown."""
@@ -257,9 +326,11 @@ class Store:
     async def fresh(self, limit: int, as_of: datetime | None = None) -> list[int]:
         return [r["seq"] for r in await self.pool.fetch(sql("fresh"), limit, as_of)]
 
-    async def popular(self, days: int, limit: int) -> list[asyncpg.Record]:
-        """Rows of (seq, id, title, score), best first."""
-        return list(await self.pool.fetch(sql("popular"), days, limit))
+    async def popular(self, days: int, limit: int) -> list[PopularPaper]:
+        """The papers with the most feedback in the last `days`, scored as
+        `ranking.stats.popularity` scores them, best first."""
+        rows = await self.pool.fetch(sql("popular"), days, limit, SAVE_WEIGHT, CLICK_WEIGHT)
+        return [PopularPaper(**dict(r)) for r in rows]
 
     # --- events ---------------------------------------------------------------------------
 
@@ -361,13 +432,12 @@ class Store:
         until: datetime,
         attribution_hours: float,
         gains: tuple[int, int, int],
-    ) -> list[asyncpg.Record]:
+    ) -> list[LabelledImpression]:
         """Impressions served in [since, until) with their label (gains: save, click, dismiss)."""
-        return list(
-            await self.pool.fetch(
-                sql("training_impressions"), since, until, attribution_hours, *gains, timeout=600
-            )
+        rows = await self.pool.fetch(
+            sql("training_impressions"), since, until, attribution_hours, *gains, timeout=600
         )
+        return [LabelledImpression(**dict(r)) for r in rows]
 
     # --- model registry -------------------------------------------------------------------
 
@@ -444,24 +514,20 @@ class Store:
         # asyncpg returns the command tag, e.g. "DELETE 12".
         return UserDeletion(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
 
-    async def export_user(self, user_id: str) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    async def export_user(self, user_id: str) -> tuple[list[StoredEvent], list[StoredImpression]]:
         """(events, impressions) of one reader, oldest first, from one snapshot."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             events = await conn.fetch(sql("export_user_events"), user_id)
             impressions = await conn.fetch(sql("export_user_impressions"), user_id)
-        return events, impressions
+        return (
+            [StoredEvent(**dict(r)) for r in events],
+            [StoredImpression(**dict(r)) for r in impressions],
+        )
 
     # --- catalogue statistics -------------------------------------------------------------
 
-    async def catalogue_stats(
-        self,
-        version: str,
-        params: CollabParams = DEFAULT_PARAMS,
-        keep: Collaborative | None = None,
-    ) -> CatalogueStats:
-        """Feedback and exposure per paper, and the collaborative models (co-save lists,
-        RP3beta and EASE tables, ALS factors) fitted on the current saves, as one snapshot;
-        with `keep`, its tables and factors are kept and only the co-save lists are new."""
+    async def feedback(self) -> Feedback:
+        """Feedback and exposure per paper and every current save, from one snapshot."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
             saves = await conn.fetch(sql("saves"), timeout=300)
@@ -473,7 +539,4 @@ class Store:
         }
         readers = np.array([r["reader"] for r in saves], dtype=np.int64)
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
-        # Fitting is CPU work (seconds on a large catalogue): off the event loop.
-        return await asyncio.to_thread(
-            CatalogueStats.from_saves, version, papers, readers, saved, params, keep
-        )
+        return Feedback(papers, readers, saved)

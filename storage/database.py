@@ -39,7 +39,7 @@ def database_url(configured: str | None, data_dir: Path) -> str:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every file in `service/migrations`, in order."""
     found = []
-    for entry in files("service").joinpath("migrations").iterdir():
+    for entry in files("storage").joinpath("migrations").iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
         if match:
             found.append((int(match[1]), match[2], entry.read_text()))

@@ -1,5 +1,9 @@
 """The `paperfeed` command line: serve, migrate, ingest, embed, keys, simulate, train,
-models, eval."""
+models, eval.
+
+The composition root: the one place that wires `service`, `storage`, `training` and
+`ranking` together. Heavy imports stay inside the commands so that `--help` is quick.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from service.settings import Settings, SettingsError, load_settings
+from ranking.errors import SettingsError
+from service.settings import Settings, load_settings
 from service.wire import SCOPES
 
 if TYPE_CHECKING:
-    from service.store import Store
+    from storage.store import Store
 
 T = TypeVar("T")
 
@@ -32,8 +37,8 @@ def _settings(**overrides: Any) -> Settings:
 
 
 async def _with_store(settings: Settings, job: Callable[[Store], Awaitable[T]]) -> T:
-    from service.database import database_url, migrate
-    from service.store import Store
+    from storage.database import database_url, migrate
+    from storage.store import Store
 
     url = database_url(settings.database_url, settings.data_dir)
     await migrate(url)
@@ -102,8 +107,8 @@ def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: 
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from service.database import database_url
-    from service.database import migrate as run_migrations
+    from storage.database import database_url
+    from storage.database import migrate as run_migrations
 
     settings = _settings()
     url = database_url(settings.database_url, settings.data_dir)
@@ -139,8 +144,7 @@ def embed() -> None:
     from tqdm import tqdm
 
     from ranking.index import VectorIndex
-    from service.runtime import load_embedder
-    from service.worker import EmbeddingWorker
+    from service.worker import EmbeddingWorker, load_embedder
 
     settings = _settings()
     embedder = load_embedder(settings)
@@ -200,12 +204,16 @@ def simulate(
     """
     import httpx
 
-    from service.runtime import load_embedder
+    from service.records import catalogue_rows
+    from service.worker import load_embedder
     from training.simulate import World, make_readers
     from training.simulate import simulate as run_simulation
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the bar
-    world = World.from_catalogue(catalogue, load_embedder(_settings()), topics=topics, seed=seed)
+    rows = catalogue_rows(catalogue)
+    if not rows:
+        raise click.ClickException(f"no valid paper in {catalogue}")
+    world = World.from_papers(rows, load_embedder(_settings()), topics=topics, seed=seed)
     people = make_readers(world, readers, seed)
 
     async def job() -> str:
@@ -258,7 +266,8 @@ def train(
 ) -> None:
     """Train a LightGBM ranker on logged feeds and their feedback, compare it with the
     active ranker and the heuristic on the latest feeds, and register it."""
-    from training.train import TrainConfig, TrainingError, train_and_register
+    from ranking.errors import TrainingError
+    from training.train import TrainConfig, train_and_register
 
     settings = _settings()
     config = TrainConfig(min_groups=min_groups, validation_share=validation_share)
@@ -310,8 +319,8 @@ def list_models() -> None:
 @click.argument("version")
 def activate_model(version: str) -> None:
     """Activate VERSION (or "heuristic") after checking its artifact."""
-    from service import registry
-    from service.errors import PaperfeedError
+    from ranking.errors import PaperfeedError
+    from storage import registry
 
     try:
         asyncio.run(_with_store(_settings(), lambda s: registry.activate(s, version, "cli")))
@@ -323,8 +332,8 @@ def activate_model(version: str) -> None:
 @models.command("rollback")
 def rollback_model() -> None:
     """Undo the latest activation."""
-    from service import registry
-    from service.errors import PaperfeedError
+    from ranking.errors import PaperfeedError
+    from storage import registry
 
     async def job(store: Store) -> str:
         await registry.rollback(store)
@@ -445,7 +454,8 @@ def eval_interactions(
     import msgspec
 
     from ranking.embedder import Embedder, model_fingerprint
-    from service.runtime import load_embedder
+    from ranking.errors import DataError
+    from service.worker import load_embedder
     from training.evaluate import (
         Context,
         EvalConfig,
@@ -455,7 +465,6 @@ def eval_interactions(
         write_outputs,
     )
     from training.loaders import (
-        DataError,
         EmbeddingCache,
         load_catalogue,
         load_interactions,

@@ -15,7 +15,7 @@ import msgspec
 
 from ranking.embedder import content_hash
 from service import wire
-from service.store import PaperRow
+from storage.store import PaperRow
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -73,6 +73,21 @@ def parse_record(record: dict[str, Any]) -> PaperRow:
     except msgspec.ValidationError as exc:
         raise ValueError(str(exc)) from exc
     return to_row(paper)
+
+
+def catalogue_rows(path: Path) -> list[PaperRow]:
+    """The papers of a catalogue file as `paperfeed ingest` stores them: invalid records
+    and ids seen before are left out."""
+    rows: dict[str, PaperRow] = {}
+    for _, record in read_records(path):
+        if isinstance(record, str):
+            continue
+        try:
+            row = parse_record(record)
+        except ValueError:
+            continue
+        rows.setdefault(row.id, row)
+    return list(rows.values())
 
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

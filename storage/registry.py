@@ -8,10 +8,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ranking.artifacts import ArtifactError
+from ranking.errors import ArtifactError, InvalidInput, NotFound
 from ranking.model import HeuristicRanker, Ranker, load_ranker
-from service.errors import InvalidInput, NotFound
-from service.store import Activation, Store
+from storage.store import Activation, Store
 
 log = logging.getLogger(__name__)
 
