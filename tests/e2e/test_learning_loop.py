@@ -16,7 +16,7 @@ import numpy as np
 from msgspec.structs import replace
 
 from ranking.embedder import Embedder
-from service.records import parse_record, read_records
+from service.records import catalogue_rows, parse_record, read_records
 from service.settings import Settings
 from tests.conftest import AppClient, running_app, wait_indexed
 from training.simulate import SimStats, World, make_readers, simulate
@@ -44,7 +44,7 @@ async def test_trained_ranker_beats_the_heuristic_on_fresh_readers(
     settings = replace(
         settings, explore_share=0.2, stats_refresh_seconds=1.0, collab_refresh_seconds=1.0
     )
-    world = World.from_catalogue(CATALOGUE, embedder, seed=0)
+    world = World.from_papers(catalogue_rows(CATALOGUE), embedder, seed=0)
     async with running_app(settings, embedder) as client:
         await post_catalogue(client)
 

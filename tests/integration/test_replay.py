@@ -44,7 +44,7 @@ async def test_logged_features_equal_offline_recomputation(
         logged = await store.feed_record(uuid.UUID(served["request_id"]))
         assert logged is not None and len(logged.features) == 8
         replayed = await replay_features(
-            store, settings, runtime.index, runtime.stats, uuid.UUID(served["request_id"])
+            store, settings.resting(), runtime.index, runtime.stats, uuid.UUID(served["request_id"])
         )
         for paper_id, row in logged.features.items():
             np.testing.assert_array_equal(np.asarray(row, dtype=np.float32), replayed[paper_id])
@@ -55,7 +55,11 @@ async def test_logged_features_equal_offline_recomputation(
         await catalogue.post("/v1/admin/stats/refresh")  # a new snapshot: replay must refuse
         with pytest.raises(ReplayError, match="statistics"):
             await replay_features(
-                store, settings, runtime.index, runtime.stats, uuid.UUID(served["request_id"])
+                store,
+                settings.resting(),
+                runtime.index,
+                runtime.stats,
+                uuid.UUID(served["request_id"]),
             )
     finally:
         await store.close()

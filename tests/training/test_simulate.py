@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ranking.embedder import Embedder
-from service.records import parse_record, read_records
+from service.records import catalogue_rows, parse_record, read_records
 from tests.conftest import ROOT, AppClient, wait_indexed
 from training.simulate import (
     Behaviour,
@@ -74,7 +74,7 @@ async def test_simulated_readers_click_and_save_through_the_api(
     assert response.status_code == 200, response.text
     await wait_indexed(client)
 
-    world = World.from_catalogue(CATALOGUE, embedder, topics=6, seed=0)
+    world = World.from_papers(catalogue_rows(CATALOGUE), embedder, topics=6, seed=0)
     assert {p.id for p in world.papers} == {p["id"] for p in papers}
     assert {p.topic for p in world.papers} == set(range(6))
     readers = make_readers(world, 10, seed=0)
