@@ -457,7 +457,6 @@ def eval_interactions(
     from ranking.errors import DataError
     from service.worker import load_embedder
     from training.evaluate import (
-        Context,
         EvalConfig,
         available_methods,
         evaluate,
@@ -470,6 +469,7 @@ def eval_interactions(
         load_interactions,
         load_user_ids,
     )
+    from training.protocol import EvalContext
 
     registry = available_methods()
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else list(registry)
@@ -498,7 +498,7 @@ def eval_interactions(
             load,
             cache_dir or settings.data_dir / "cache",
         )
-        context = Context(catalogue, embeddings_cache=cache, threads=threads)
+        context = EvalContext(catalogue, embeddings_cache=cache, threads=threads)
         config = EvalConfig(seeds=seed_list, test_fraction=test_fraction)
         results = evaluate(data, {n: registry[n] for n in names}, context, config, named)
     except DataError as exc:

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from ranking.collab import ease, keep_top_k, row_normalised, rp3beta
-from training.evaluate import Context, MethodSpec
+from training.protocol import EvalContext, MethodSpec
 
 
 def _dense(product: Any) -> np.ndarray:
@@ -27,7 +27,7 @@ def _dense(product: Any) -> np.ndarray:
 class Popularity:
     """Most saved items first, the same list for everyone."""
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         self.counts = np.asarray(train.sum(axis=0), dtype=np.float32).ravel()
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
@@ -42,7 +42,7 @@ class ItemKNN:
     def __init__(self, k: int = 100, shrink: float = 10.0) -> None:
         self.k, self.shrink = k, shrink
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         items = sp.csr_matrix(train.T, dtype=np.float32)
         co = sp.csr_matrix(items @ items.T)
         co.setdiag(0)
@@ -65,7 +65,7 @@ class RP3beta:
     def __init__(self, alpha: float = 0.6, beta: float = 0.3, k: int = 200) -> None:
         self.alpha, self.beta, self.k = alpha, beta, k
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         # The same table the service builds from its saves (ranking.collab).
         self.weights = rp3beta(train, self.alpha, self.beta, self.k)
 
@@ -84,7 +84,7 @@ class EASE:
     def __init__(self, l2: float = 100.0) -> None:
         self.l2 = l2
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         self.active = np.flatnonzero(np.asarray(train.sum(axis=0)).ravel() > 0)
         self.weights = ease(train[:, self.active], self.l2, context.threads)
         self.n_items = train.shape[1]
@@ -104,7 +104,7 @@ class ALS:
     ) -> None:
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
         # implicit runs its own threads; a threaded BLAS inside them only oversubscribes.
@@ -136,7 +136,7 @@ class ContentKNN:
             raise ValueError(f"aggregate must be mean or max, not {aggregate}")
         self.aggregate = aggregate
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         self.vectors = context.embeddings()
         if self.aggregate == "max":
             # All pairs once (n² floats) beats a matrix product per user.
@@ -163,7 +163,7 @@ class TfidfSVM:
     def __init__(self, c: float = 0.1, negatives: int = 2000) -> None:
         self.c, self.negatives = c, negatives
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vectoriser = TfidfVectorizer(

@@ -20,17 +20,20 @@ A method is anything with `fit(train, context)` and `score(users, history)`; the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
 from ranking.errors import DataError
-from training.loaders import Catalogue, EmbeddingCache, Interactions
+from training.baselines import BASELINES
+from training.loaders import Interactions
+from training.protocol import EvalContext, Method, MethodSpec, Split, holdout
+from training.served import PAPERFEED
 
 RECALL_KS = (20, 50, 100)
 NDCG_KS = (10, 100)
@@ -45,87 +48,12 @@ METRICS = (
 SELECT_BY = "recall@50"  # what tuning maximises on the validation split
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a method may use besides the training matrix."""
-
-    catalogue: Catalogue
-    seed: int = 0
-    embeddings_cache: EmbeddingCache | None = None
-    threads: int = 2
-    progress: bool = True
-
-    def embeddings(self) -> np.ndarray:
-        """(n_items, dim) unit-length float32 embeddings of the catalogue's texts."""
-        if self.embeddings_cache is None:
-            raise DataError("this method needs embeddings, but no embedding model was given")
-        return self.embeddings_cache.get(self.catalogue.texts(), self.progress)
-
-
-class Method(Protocol):
-    """A recommender under evaluation.
-
-    `fit` sees only the training matrix (users×items, binary float32). `score` gets row
-    indices of `train` and those rows (the users' histories) and returns a dense
-    (len(users), n_items) float array; higher is better. The runner sets history items to
-    -inf itself, so methods need not.
-    """
-
-    def fit(self, train: sp.csr_matrix, context: Context) -> None: ...
-
-    def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """How to build a method: `make(**params)` for each params dict of `grid` (tuned on
-    the validation split when the grid has more than one entry)."""
-
-    make: Callable[..., Method]
-    grid: tuple[dict[str, Any], ...] = ({},)
-    about: str = ""
-
-
 def available_methods() -> dict[str, MethodSpec]:
     """Every method `paperfeed eval interactions` knows, by name, in report order.
 
     The baselines, then the service's own pipeline (`paperfeed`).
     """
-    from training.baselines import BASELINES
-    from training.served import PAPERFEED
-
     return {**BASELINES, "paperfeed": PAPERFEED}
-
-
-@dataclass(frozen=True)
-class Split:
-    """`train` has every user's row, with `test` items removed; `users` are the evaluated rows."""
-
-    train: sp.csr_matrix
-    test: sp.csr_matrix
-    users: np.ndarray
-
-
-def holdout(matrix: sp.csr_matrix, rows: np.ndarray, fraction: float, seed: int) -> Split:
-    """Move round(fraction × |row|) random items (at least 1, leaving at least 1) of each
-    of `rows` into a test matrix. The same seed gives the same split."""
-    matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    matrix.sort_indices()
-    counts = np.diff(matrix.indptr)
-    n_test = np.zeros(matrix.shape[0], dtype=np.int64)
-    n_test[rows] = np.clip(np.floor(fraction * counts[rows] + 0.5), 1, counts[rows] - 1)
-    row_of = np.repeat(np.arange(matrix.shape[0]), counts)
-    keys = np.random.default_rng(seed).random(matrix.nnz)
-    order = np.lexsort((keys, row_of))
-    rank = np.empty(matrix.nnz, dtype=np.int64)
-    rank[order] = np.arange(matrix.nnz) - matrix.indptr[row_of[order]]
-    is_test = rank < n_test[row_of]
-    test = matrix.copy()
-    test.data[~is_test] = 0
-    matrix.data[is_test] = 0
-    test.eliminate_zeros()
-    matrix.eliminate_zeros()
-    return Split(matrix, test, np.asarray(rows, dtype=np.int64))
 
 
 def evaluated_rows(data: Interactions, min_saves: int, named: Sequence[str] | None) -> np.ndarray:
@@ -259,7 +187,7 @@ class MethodResult:
 
 
 def tune(
-    spec: MethodSpec, split: Split, context: Context, batch: int, desc: str = ""
+    spec: MethodSpec, split: Split, context: EvalContext, batch: int, desc: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The grid entry with the best validation `SELECT_BY` (the first one on ties)."""
     if len(spec.grid) == 1:
@@ -278,7 +206,7 @@ def tune(
 def evaluate(
     data: Interactions,
     methods: Mapping[str, MethodSpec],
-    context: Context,
+    context: EvalContext,
     config: EvalConfig,
     eval_users: Sequence[str] | None = None,
 ) -> dict[str, Any]:

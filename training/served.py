@@ -31,7 +31,7 @@ from ranking.index import VectorIndex
 from ranking.model import LightGBMRanker
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats, PaperStats
-from training.evaluate import Context, MethodSpec, Split, holdout
+from training.protocol import EvalContext, MethodSpec, Split, holdout
 
 NOW = 0.0  # the dataset's clock: papers are published and saved "now"
 
@@ -61,7 +61,7 @@ class Catalogue:
     facts: dict[int, features.PaperFacts]
 
     @classmethod
-    def build(cls, context: Context) -> Catalogue:
+    def build(cls, context: EvalContext) -> Catalogue:
         vectors = context.embeddings()
         index = VectorIndex(vectors.shape[1])
         index.upsert(np.arange(len(vectors)), vectors)
@@ -164,7 +164,7 @@ class ServedPipeline:
         )
         self.trees = 0
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         import faiss
 
         faiss.omp_set_num_threads(1)  # one query at a time, as a server runs them

@@ -17,13 +17,10 @@ from paperfeed.cli import main
 from training.baselines import ALS, BASELINES, EASE
 from training.evaluate import (
     METRICS,
-    Context,
     EvalConfig,
-    MethodSpec,
     coverage,
     evaluate,
     evaluated_rows,
-    holdout,
     top_items,
     user_metrics,
     write_outputs,
@@ -36,6 +33,7 @@ from training.loaders import (
     load_catalogue,
     load_interactions,
 )
+from training.protocol import EvalContext, MethodSpec, holdout
 
 GROUP_ITEMS = 100  # group A saves items 0-99, group B 100-199; 200-299 nobody saves
 
@@ -77,17 +75,17 @@ class WordEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
-def context(tmp_path: Path, embedder: WordEmbedder | None = None) -> Context:
+def context(tmp_path: Path, embedder: WordEmbedder | None = None) -> EvalContext:
     found = embedder or WordEmbedder()
     cache = EmbeddingCache("words", lambda: found, tmp_path / "cache")
-    return Context(catalogue(), embeddings_cache=cache, threads=1, progress=False)
+    return EvalContext(catalogue(), embeddings_cache=cache, threads=1, progress=False)
 
 
 CONFIG = EvalConfig(seeds=(0,), validation_users=20, batch=16, progress=False)
 
 
 class RandomScores:
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         self.rng = np.random.default_rng(context.seed)
         self.n_items = train.shape[1]
 
@@ -101,7 +99,7 @@ class Spy:
 
     seen: list[sp.csr_matrix] = field(default_factory=list)
 
-    def fit(self, train: sp.csr_matrix, context: Context) -> None:
+    def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
         self.seen.append(train.copy())
         self.n_items = train.shape[1]
 

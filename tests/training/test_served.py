@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from ranking.candidates import Limits
 from ranking.collab import CollabParams
 from tests.training.test_evaluate import CONFIG, context, planted
-from training.evaluate import MethodSpec, available_methods, evaluate
+from training.evaluate import available_methods, evaluate
+from training.protocol import MethodSpec
 from training.served import PAPERFEED, Catalogue, ServedPipeline, ranker_groups
 
 SMALL = {"groups": 60, "factor_count": 4, "factor_alpha": 1.0, "rounds": 30, "min_data_in_leaf": 20}
