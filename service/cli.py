@@ -328,7 +328,7 @@ def list_models() -> None:
         lines = [f"  heuristic{'  (active)' if current is None else ''}"]
         for m in await store.list_models():
             ndcg = m.metrics.get(m.version, {}).get("ndcg@10")
-            score = f"validation NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
+            score = f"held-out NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
             mark = "*" if m.version == current else " "
             lines.append(f"{mark} {m.version}  {m.created_at:%Y-%m-%d %H:%M}  {score}")
         return lines
