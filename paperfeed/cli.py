@@ -240,18 +240,37 @@ def simulate(
 
 
 @main.command()
-@click.option("--promote", is_flag=True, help="Activate the model if it beats the active one.")
+@click.option(
+    "--promote", is_flag=True, help="Activate the model if it passes the gate (rule above)."
+)
 @click.option("--force", is_flag=True, help="With --promote: activate even if it does not.")
 @click.option(
     "--margin",
-    type=float,
+    type=click.FloatRange(min=0.0),
     default=0.0,
     show_default=True,
-    help="NDCG@10 the new model must gain over the active one to be promoted.",
+    help="NDCG@10 gain over the active ranker that the interval's lower bound must exceed.",
 )
-@click.option("--min-groups", type=click.IntRange(min=2), default=30, show_default=True)
 @click.option(
-    "--validation-share", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True
+    "--min-groups",
+    type=click.IntRange(min=3),
+    default=30,
+    show_default=True,
+    help="Labelled feeds needed, all three windows together.",
+)
+@click.option(
+    "--selection-share",
+    type=click.FloatRange(0.05, 0.4),
+    default=0.2,
+    show_default=True,
+    help="Feeds after the training ones that choose the number of trees.",
+)
+@click.option(
+    "--comparison-share",
+    type=click.FloatRange(0.05, 0.4),
+    default=0.2,
+    show_default=True,
+    help="The latest feeds, on which the gate compares the models.",
 )
 @click.option("--since", type=click.DateTime(), help="Only feeds served from this time (UTC).")
 @click.option("--until", type=click.DateTime(), help="Only feeds served before this time (UTC).")
@@ -260,17 +279,28 @@ def train(
     force: bool,
     margin: float,
     min_groups: int,
-    validation_share: float,
+    selection_share: float,
+    comparison_share: float,
     since: datetime | None,
     until: datetime | None,
 ) -> None:
     """Train a LightGBM ranker on logged feeds and their feedback, compare it with the
-    active ranker and the heuristic on the latest feeds, and register it."""
+    active ranker and the heuristic on the latest feeds, and register it.
+
+    Labelled feeds are split in time order: the earliest train the model, the next
+    (--selection-share) choose its number of trees, the latest (--comparison-share) compare
+    it with the active ranker; neither training nor the choice of trees sees those. With
+    --promote the model is activated only if the lower bound of the 95% paired bootstrap
+    interval of its per-feed NDCG@10 gain over the active ranker on the comparison feeds is
+    above --margin: a tie is never promoted.
+    """
     from ranking.errors import TrainingError
     from training.train import TrainConfig, train_and_register
 
     settings = _settings()
-    config = TrainConfig(min_groups=min_groups, validation_share=validation_share)
+    config = TrainConfig(
+        min_groups=min_groups, selection_share=selection_share, comparison_share=comparison_share
+    )
 
     async def job(store: Store) -> list[str]:
         result = await train_and_register(
@@ -307,7 +337,7 @@ def list_models() -> None:
         lines = [f"  heuristic{'  (active)' if current is None else ''}"]
         for m in await store.list_models():
             ndcg = m.metrics.get(m.version, {}).get("ndcg@10")
-            score = f"validation NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
+            score = f"held-out NDCG@10 {ndcg:.4f}" if ndcg is not None else ""
             mark = "*" if m.version == current else " "
             lines.append(f"{mark} {m.version}  {m.created_at:%Y-%m-%d %H:%M}  {score}")
         return lines

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate, pairwise
 
 import numpy as np
 
@@ -65,11 +66,15 @@ class Dataset:
             [self.model_versions[g] for g in which],
         )
 
-    def split_by_time(self, validation_share: float) -> tuple[Dataset, Dataset]:
-        """(earlier groups, the latest `validation_share` of groups): never a random split."""
-        n_valid = max(1, round(self.n_groups * validation_share))
-        cut = self.n_groups - n_valid
-        return self.groups(range(cut)), self.groups(range(cut, self.n_groups))
+    def split_by_time(self, *shares: float) -> tuple[Dataset, ...]:
+        """Consecutive windows in time order, never a random split: the earliest groups,
+        then one window per share (each at least one group), the last share latest. For
+        example `split_by_time(0.2, 0.2)` gives (first 60%, next 20%, latest 20%)."""
+        sizes = [max(1, round(self.n_groups * share)) for share in shares]
+        bounds = list(accumulate([self.n_groups - sum(sizes), *sizes], initial=0))
+        if bounds[1] < 1:
+            raise ValueError(f"{self.n_groups} groups cannot fill {len(shares) + 1} windows")
+        return tuple(self.groups(range(a, b)) for a, b in pairwise(bounds))
 
 
 @dataclass(frozen=True)

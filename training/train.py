@@ -1,5 +1,11 @@
 """`paperfeed train`: fit a LightGBM lambdarank model on logged feeds, compare it with the
-active ranker and the heuristic on a later window, write an artifact and register it."""
+active ranker and the heuristic on a later window, write an artifact and register it.
+
+Feeds are split by time into three windows: the earliest train the model, the next choose
+its number of trees (early stopping), the latest compare it with the active ranker. The
+promotion gate looks only at the latest, which neither the model's training nor its
+selection saw, so a model cannot win on the data it was picked on.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +21,12 @@ import lightgbm
 import numpy as np
 from tqdm import tqdm
 
-from ranking.artifacts import sha256, write_artifact
+from ranking.artifacts import read_artifact, sha256, write_artifact
 from ranking.errors import ArtifactError, TrainingError
 from ranking.features import NAMES, names_hash
 from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from storage import registry
-from storage.store import Store
+from storage.store import Activation, Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
 from training.position import Examination
 from training.position import estimate as estimate_examination
@@ -28,11 +34,14 @@ from training.position import estimate as estimate_examination
 
 @dataclass(frozen=True)
 class TrainConfig:
-    min_groups: int = 30  # labelled feeds needed, train and validation together
-    validation_share: float = 0.2  # the latest share of feeds, held out by time
+    min_groups: int = 30  # labelled feeds needed, all three windows together
+    # Shares of the feeds, in time order after the training window: the selection window
+    # (early stopping, number of trees), then the latest, the comparison window (the gate).
+    selection_share: float = 0.2
+    comparison_share: float = 0.2
     rounds: int = 400
     early_stopping: int = 40
-    # Validation NDCG on a few hundred feeds is noisy: its maximum can fall on the first tree
+    # Selection NDCG on a few hundred feeds is noisy: its maximum can fall on the first tree
     # or two, a model that barely ranks. The best iteration is chosen from this many trees on.
     min_trees: int = 20
     learning_rate: float = 0.05
@@ -42,6 +51,9 @@ class TrainConfig:
     seed: int = 0
     attribution_hours: float = 24.0
     gains: Gains = DEFAULT_GAINS
+    # The gate: a paired bootstrap over comparison feeds (seeded with `seed`).
+    confidence: float = 0.95
+    resamples: int = 2000
 
     def lightgbm_params(self) -> dict[str, Any]:
         return {
@@ -61,6 +73,29 @@ class TrainConfig:
         }
 
 
+def ndcg_by_group(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    group_sizes: np.ndarray,
+    k: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """NDCG@k of each group, with LightGBM's gains (2^label - 1), each multiplied by the
+    row's weight if given (inverse examination probability, for unbiased evaluation); a
+    group without any gain scores 0."""
+    out, start = np.zeros(len(group_sizes)), 0
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    all_gains = (2.0**labels - 1) * (1.0 if weights is None else weights)
+    for i, size in enumerate(group_sizes):
+        s, g = scores[start : start + size], all_gains[start : start + size]
+        start += size
+        gains = g[np.argsort(-s, kind="stable")][:k]
+        ideal = np.sort(g)[::-1][:k]
+        best = float(ideal @ discounts[: len(ideal)])
+        out[i] = float(gains @ discounts[: len(gains)]) / best if best > 0 else 0.0
+    return out
+
+
 def ndcg_at(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -68,19 +103,13 @@ def ndcg_at(
     k: int,
     weights: np.ndarray | None = None,
 ) -> float:
-    """Mean NDCG@k over groups, with LightGBM's gains (2^label - 1), each multiplied by
-    the row's weight if given (inverse examination probability, for unbiased evaluation)."""
-    total, start = 0.0, 0
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    all_gains = (2.0**labels - 1) * (1.0 if weights is None else weights)
-    for size in group_sizes:
-        s, g = scores[start : start + size], all_gains[start : start + size]
-        start += size
-        gains = g[np.argsort(-s, kind="stable")][:k]
-        ideal = np.sort(g)[::-1][:k]
-        best = float(ideal @ discounts[: len(ideal)])
-        total += float(gains @ discounts[: len(gains)]) / best if best > 0 else 0.0
-    return total / len(group_sizes) if len(group_sizes) else 0.0
+    """Mean NDCG@k over groups (`ndcg_by_group`); 0 without groups."""
+    by_group = ndcg_by_group(scores, labels, group_sizes, k, weights)
+    return float(by_group.mean()) if len(by_group) else 0.0
+
+
+def _weights(data: Dataset, examination: Examination | None) -> np.ndarray | None:
+    return None if examination is None else 1.0 / examination.probability(data.positions)
 
 
 def evaluate(
@@ -88,7 +117,7 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """NDCG@5/@10 of each ranker on the same groups, position-debiased if `examination`
     is given (a click low in a feed counts more than one at the top)."""
-    weights = None if examination is None else 1.0 / examination.probability(data.positions)
+    weights = _weights(data, examination)
     out = {}
     for name, ranker in rankers.items():
         scores = ranker.score(data.features)
@@ -99,11 +128,106 @@ def evaluate(
     return out
 
 
+def bootstrap_interval(
+    differences: np.ndarray, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile interval at `confidence` for the mean of `differences` (one per feed),
+    from `resamples` resamplings of the feeds with replacement; the same input and seed
+    always give the same interval. (0, 0) without any difference: no evidence."""
+    n = len(differences)
+    if n == 0:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    block = max(1, 2_000_000 // n)  # resamples drawn at a time: bounded memory
+    means = np.concatenate(
+        [
+            differences[rng.integers(0, n, size=(min(block, resamples - done), n))].mean(axis=1)
+            for done in range(0, resamples, block)
+        ]
+    )
+    tail = (1.0 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The promotion gate on the comparison window: per-feed NDCG@10 of the new model
+    minus the baseline's (the active ranker), their mean and its paired bootstrap interval."""
+
+    baseline: str
+    feeds: int
+    new: float  # mean NDCG@10 of the new model
+    old: float  # mean NDCG@10 of the baseline
+    difference: float  # mean of per-feed new - old
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+    margin: float
+
+    @property
+    def passes(self) -> bool:
+        """The rule: promote only if the interval's lower bound is above the margin (>= 0),
+        so a tie, or a gain within the noise, is never promoted."""
+        return self.low > self.margin
+
+    def describe(self) -> str:
+        return (
+            f"NDCG@10 {self.new:.4f} vs {self.old:.4f} ({self.baseline}) on {self.feeds} "
+            f"comparison feeds: difference {self.difference:+.4f}, {self.confidence:.0%} "
+            f"paired bootstrap interval [{self.low:+.4f}, {self.high:+.4f}]"
+        )
+
+
+RULE = (
+    "Promoted only if the lower bound of the paired bootstrap interval of the per-feed "
+    "NDCG@10 difference (new - active) on the comparison window is above the margin, so a "
+    "tie is never promoted; --force activates regardless."
+)
+
+
+def judge(
+    new: Ranker,
+    baseline: Ranker,
+    comparison: Dataset,
+    examination: Examination | None = None,
+    *,
+    margin: float = 0.0,
+    config: TrainConfig = TrainConfig(),
+    baseline_name: str | None = None,
+) -> Verdict:
+    """The gate's verdict on `comparison` feeds, which neither ranker may have been trained
+    or selected on: per-feed (position-debiased) NDCG@10 of `new` minus `baseline`, paired
+    by feed, with a bootstrap interval (`config.confidence`, `.resamples`, `.seed`)."""
+    weights = _weights(comparison, examination)
+    ours, theirs = (
+        ndcg_by_group(
+            r.score(comparison.features), comparison.labels, comparison.group_sizes, 10, weights
+        )
+        for r in (new, baseline)
+    )
+    low, high = bootstrap_interval(ours - theirs, config.confidence, config.resamples, config.seed)
+    n = comparison.n_groups
+    return Verdict(
+        baseline_name or baseline.version,
+        n,
+        float(ours.mean()) if n else 0.0,
+        float(theirs.mean()) if n else 0.0,
+        float((ours - theirs).mean()) if n else 0.0,
+        low,
+        high,
+        config.confidence,
+        config.resamples,
+        margin,
+    )
+
+
 def fit(
-    train: Dataset, valid: Dataset, config: TrainConfig, progress: bool = True
+    train: Dataset, selection: Dataset, config: TrainConfig, progress: bool = True
 ) -> lightgbm.Booster:
-    """LightGBM lambdarank with early stopping on the validation window's NDCG@10; the
-    model keeps the trees up to the best validation NDCG@10 from `min_trees` on."""
+    """LightGBM lambdarank with early stopping on the selection window's NDCG@10; the
+    model keeps the trees up to the best selection NDCG@10 from `min_trees` on."""
     # `position` lets LightGBM learn the position bias jointly with the ranker (unbiased
     # LambdaMART), so the model is not rewarded for copying the order the logging ranker chose.
     train_set = lightgbm.Dataset(
@@ -114,7 +238,7 @@ def fit(
         feature_name=list(NAMES),
     )
     valid_set = lightgbm.Dataset(
-        valid.features, valid.labels, group=valid.group_sizes, reference=train_set
+        selection.features, selection.labels, group=selection.group_sizes, reference=train_set
     )
     with tqdm(total=config.rounds, desc="train", unit=" trees", disable=not progress) as bar:
 
@@ -127,7 +251,7 @@ def fit(
             train_set,
             num_boost_round=config.rounds,
             valid_sets=[valid_set],
-            valid_names=["validation"],
+            valid_names=["selection"],
             callbacks=[
                 lightgbm.early_stopping(
                     config.early_stopping, first_metric_only=True, verbose=False
@@ -136,7 +260,7 @@ def fit(
                 lightgbm.record_evaluation(curve),
             ],
         )
-    scores = curve["validation"]["ndcg@10"]
+    scores = curve["selection"]["ndcg@10"]
     first = min(config.min_trees, len(scores))
     booster.best_iteration = first + int(np.argmax(scores[first - 1 :]))
     return booster
@@ -148,28 +272,37 @@ class TrainResult:
     path: Path
     metrics: dict[str, dict[str, float]]
     manifest: dict[str, Any]
+    verdict: Verdict
     promoted: bool = False
     decision: str = "not promoted (run with --promote)"
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         """One screen for the terminal."""
-        m = self.manifest
+        m, d, v = self.manifest, self.manifest["data"], self.verdict
+        selected = m["selection_metrics"][self.version]["ndcg@10"]
         lines = [
             f"model      {self.version}",
             f"artifact   {self.path}",
-            f"data       {m['data']['first_served']} .. {m['data']['last_served']}",
-            f"groups     {m['data']['train_groups']} train / {m['data']['valid_groups']} validation"
-            f"   rows {m['data']['train_rows']} / {m['data']['valid_rows']}",
-            f"trees      {m['best_iteration']} (best validation NDCG@10 from "
-            f"{m['config']['min_trees']} trees on)",
+            f"data       {d['first_served']} .. {d['last_served']}",
+            f"feeds      {d['train_groups']} train / {d['selection_groups']} selection / "
+            f"{d['comparison_groups']} comparison, in time order"
+            f"   rows {d['train_rows']} / {d['selection_rows']} / {d['comparison_rows']}",
+            f"trees      {m['best_iteration']} (best selection NDCG@10 from "
+            f"{m['config']['min_trees']} trees on; NDCG@10 there {selected:.4f}, not used "
+            "to compare)",
             "",
-            f"{'validation (latest feeds)':<28}{'NDCG@5':>8}{'NDCG@10':>9}   (position-debiased)",
+            f"{'comparison (latest feeds)':<28}{'NDCG@5':>8}{'NDCG@10':>9}   (position-debiased)",
         ]
         for name, scores in self.metrics.items():
             lines.append(f"{name:<28}{scores['ndcg@5']:>8.4f}{scores['ndcg@10']:>9.4f}")
         lines += ["", "top features (gain): " + ", ".join(m["top_features"][:6])]
-        lines += [*self.notes, f"promotion  {self.decision}"]
+        lines += [
+            *self.notes,
+            f"gate       {v.describe()}; promoted only if its lower bound is above the "
+            f"margin {v.margin:g}",
+            f"promotion  {self.decision}",
+        ]
         return lines
 
 
@@ -217,17 +350,21 @@ def _report(
     data = manifest["data"]
     md = f"""# Model {version}
 
-Trained on feeds served {data["first_served"]} .. {data["last_served"]}:
-{data["train_groups"]} feeds ({data["train_rows"]} impressions) for training, the latest
-{data["valid_groups"]} feeds ({data["valid_rows"]} impressions) for validation.
+Trained on feeds served {data["first_served"]} .. {data["last_served"]}, in time order:
+{data["train_groups"]} feeds ({data["train_rows"]} impressions) for training, the next
+{data["selection_groups"]} feeds ({data["selection_rows"]} impressions) to choose the number
+of trees, the latest {data["comparison_groups"]} feeds ({data["comparison_rows"]} impressions)
+for the comparison below, which neither training nor the choice of trees saw.
 
 NDCG with each gain divided by the probability that readers look at its slot
 (examination ∝ (1+position)^-{manifest["position_bias_exponent"]:.2f}, estimated from the
 exploration slots).
 
-| ranker (validation feeds) | NDCG@5 | NDCG@10 |
+| ranker (comparison feeds) | NDCG@5 | NDCG@10 |
 |---|---|---|
 {rows}
+
+Promotion gate: {manifest["gate"]["verdict"]}. {manifest["gate"]["rule"]}
 
 ![NDCG by ranker](ndcg.png)
 
@@ -235,7 +372,7 @@ exploration slots).
 """
     return {
         "report.md": md.encode(),
-        "ndcg.png": png(draw_ndcg, "NDCG on the validation window"),
+        "ndcg.png": png(draw_ndcg, "NDCG on the comparison window"),
         "importance.png": png(draw_importance, "Feature importance (gain)"),
     }
 
@@ -253,16 +390,16 @@ async def train_and_register(
     progress: bool = True,
 ) -> TrainResult:
     """Train on feeds served in [since, until) (default: everything so far), write and
-    register the artifact, and with `promote` activate it if it beats the active ranker on
-    validation NDCG@10 by at least `margin` (or always with `force`)."""
+    register the artifact, and with `promote` activate it if the gate passes: on the
+    comparison window, the lower bound of the paired bootstrap interval of its NDCG@10
+    gain over the active ranker is above `margin` (or always with `force`)."""
     since = since or datetime(1970, 1, 1, tzinfo=UTC)
     until = until or datetime.now(UTC)
     dataset, loaded = await load_dataset(
         store, since, until, config.attribution_hours, config.gains
     )
-    _check_enough(dataset, loaded, config)
-    train, valid = dataset.split_by_time(config.validation_share)
-    booster = fit(train, valid, config, progress)
+    train, selection, comparison = _split(dataset, loaded, config)
+    booster = fit(train, selection, config, progress)
 
     model_text = booster.model_to_string()
     stamp = datetime.now(UTC)
@@ -284,9 +421,20 @@ async def train_and_register(
         rankers[heuristic.version] = heuristic
     # Promotion compares with the active ranker, or with the heuristic if that cannot load.
     baseline = f"active: {current.version}" if current else heuristic.version
+    # Examination is a property of the readers, not of either ranker: all feeds inform it.
     examination = estimate_examination(dataset)
     notes.append(f"position   {examination.describe()}")
-    metrics = evaluate(rankers, valid, examination)
+    compared = _unseen(comparison, active if current else None, notes)
+    metrics = evaluate(rankers, compared, examination)
+    verdict = judge(
+        rankers[version],
+        rankers[baseline],
+        compared,
+        examination,
+        margin=margin,
+        config=config,
+        baseline_name=baseline,
+    )
 
     gain = booster.feature_importance(importance_type="gain")
     importance = {n: round(float(g), 3) for n, g in zip(NAMES, gain, strict=True)}
@@ -299,6 +447,9 @@ async def train_and_register(
         "gains": asdict(config.gains),
         "best_iteration": booster.best_iteration,
         "metrics": metrics,
+        # On the window the trees were chosen on: optimistic for the new model, not compared.
+        "selection_metrics": evaluate(rankers, selection, examination),
+        "gate": {**asdict(verdict), "verdict": verdict.describe(), "rule": RULE},
         "position_bias_exponent": examination.exponent,
         "feature_importance": importance,
         "top_features": [k for k, _ in sorted(importance.items(), key=lambda kv: -kv[1])],
@@ -307,11 +458,14 @@ async def train_and_register(
             "until": until.isoformat(),
             "first_served": dataset.served_at[0].isoformat(),
             "last_served": dataset.served_at[-1].isoformat(),
-            "validation_from": valid.served_at[0].isoformat(),
+            "selection_from": selection.served_at[0].isoformat(),
+            "comparison_from": comparison.served_at[0].isoformat(),
             "train_groups": train.n_groups,
-            "valid_groups": valid.n_groups,
+            "selection_groups": selection.n_groups,
+            "comparison_groups": comparison.n_groups,
             "train_rows": train.n_rows,
-            "valid_rows": valid.n_rows,
+            "selection_rows": selection.n_rows,
+            "comparison_rows": comparison.n_rows,
         },
         "versions": {
             "lightgbm": lightgbm.__version__,
@@ -322,13 +476,36 @@ async def train_and_register(
     extra = _report(version, metrics, importance, manifest)
     path = write_artifact(model_dir, version, model_text, manifest, extra)
     await store.register_model(version, str(path.resolve()), NAMES, metrics, manifest)
-    result = TrainResult(version, path, metrics, manifest, notes=notes)
+    result = TrainResult(version, path, metrics, manifest, verdict, notes=notes)
     if promote:
-        await _promote(store, result, baseline, margin, force)
+        await _promote(store, result, force)
     return result
 
 
-def _check_enough(dataset: Dataset, loaded: LoadReport, config: TrainConfig) -> None:
+def _unseen(comparison: Dataset, active: Activation | None, notes: list[str]) -> Dataset:
+    """The comparison feeds served after the last feed the active model learned from: the
+    gate must not compare on data either model was trained or selected on."""
+    if active is None or active.path is None:
+        return comparison  # the heuristic learned from nothing
+    try:
+        end = datetime.fromisoformat(read_artifact(Path(active.path))[1]["data"]["last_served"])
+    except (ArtifactError, KeyError, TypeError, ValueError):
+        notes.append("note       the active model's data window is unknown: compared on all")
+        return comparison
+    unseen = [i for i, served in enumerate(comparison.served_at) if served > end]
+    if len(unseen) < comparison.n_groups:
+        notes.append(
+            f"note       {comparison.n_groups - len(unseen)} comparison feeds are in the active "
+            f"model's data (up to {end:%Y-%m-%d %H:%M:%S}); compared on the {len(unseen)} after"
+        )
+    return comparison.groups(unseen)
+
+
+def _split(
+    dataset: Dataset, loaded: LoadReport, config: TrainConfig
+) -> tuple[Dataset, Dataset, Dataset]:
+    """(train, selection, comparison) windows in time order, or a TrainingError that says
+    what is missing."""
     if dataset.n_groups < config.min_groups:
         raise TrainingError(
             f"only {dataset.n_groups} served feeds have feedback (clicks or saves) with the "
@@ -337,17 +514,31 @@ def _check_enough(dataset: Dataset, loaded: LoadReport, config: TrainConfig) -> 
             f"{loaded.other_features} logged with other features). Serve more feeds and "
             "collect events that carry the feed's request_id, or lower --min-groups."
         )
+    try:
+        train, selection, comparison = dataset.split_by_time(
+            config.selection_share, config.comparison_share
+        )
+    except ValueError as exc:
+        raise TrainingError(
+            f"{dataset.n_groups} labelled feeds leave no feeds to train on after the "
+            f"selection ({config.selection_share:.0%}) and comparison "
+            f"({config.comparison_share:.0%}) windows: collect more feedback or lower "
+            "--selection-share / --comparison-share."
+        ) from exc
+    return train, selection, comparison
 
 
-async def _promote(
-    store: Store, result: TrainResult, baseline: str, margin: float, force: bool
-) -> None:
-    new = result.metrics[result.version]["ndcg@10"]
-    old = result.metrics[baseline]["ndcg@10"]
-    comparison = f"NDCG@10 {new:.4f} vs {old:.4f} ({baseline})"
-    if force or new >= old + margin:
-        await registry.activate(store, result.version, reason=f"train: {comparison}")
+async def _promote(store: Store, result: TrainResult, force: bool) -> None:
+    verdict = result.verdict
+    bound = f"lower bound {verdict.low:+.4f}, margin {verdict.margin:g}"
+    if verdict.passes or force:
+        await registry.activate(store, result.version, reason=f"train: {verdict.describe()}")
         result.promoted = True
-        result.decision = f"activated{' (forced)' if force else ''}: {comparison}"
+        forced = " (forced: the gate did not pass)" if not verdict.passes else ""
+        result.decision = f"activated{forced}: {bound}"
+    elif verdict.feeds == 0:
+        result.decision = "kept the active ranker: no comparison feeds it has not learned from"
     else:
-        result.decision = f"kept the active ranker: {comparison}, margin {margin}"
+        result.decision = (
+            f"kept the active ranker: {bound} (a tie or a gain within the noise is not promoted)"
+        )

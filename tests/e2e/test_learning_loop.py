@@ -86,7 +86,7 @@ async def test_trained_ranker_beats_the_heuristic_on_fresh_readers(
             "importance.png",
         }
         manifest = json.loads((artifact / "manifest.json").read_text())
-        assert manifest["data"]["valid_groups"] > 100
+        assert manifest["data"]["comparison_groups"] > 100
 
         # 3. The running server switches without a restart.
         for _ in range(50):
