@@ -210,7 +210,7 @@ class Feedback:
 
 
 @dataclass(frozen=True, slots=True)
-class UserDeletion:
+class DeletedRows:
     events: int
     feeds: int
     impressions: int
@@ -505,14 +505,14 @@ class Store:
         value: bytes = await self.pool.fetchval(sql("server_secret"), name, candidate)
         return value
 
-    async def delete_user(self, user_id: str) -> UserDeletion:
+    async def delete_user(self, user_id: str) -> DeletedRows:
         """Remove everything stored about one reader, in one transaction."""
         async with self.pool.acquire() as conn, conn.transaction():
             impressions = await conn.execute(sql("delete_user_impressions"), user_id)
             feeds = await conn.execute(sql("delete_user_feeds"), user_id)
             events = await conn.execute(sql("delete_user_events"), user_id)
         # asyncpg returns the command tag, e.g. "DELETE 12".
-        return UserDeletion(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
+        return DeletedRows(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
 
     async def export_user(self, user_id: str) -> tuple[list[StoredEvent], list[StoredImpression]]:
         """(events, impressions) of one reader, oldest first, from one snapshot."""

@@ -54,14 +54,14 @@ def catalogue_stats(train: sp.csr_matrix, params: CollabParams, version: str) ->
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class ServedIndex:
     """The served pipeline's view of the dataset's papers."""
 
     index: VectorIndex
     facts: dict[int, features.PaperFacts]
 
     @classmethod
-    def build(cls, context: EvalContext) -> Catalogue:
+    def build(cls, context: EvalContext) -> ServedIndex:
         vectors = context.embeddings()
         index = VectorIndex(vectors.shape[1])
         index.upsert(np.arange(len(vectors)), vectors)
@@ -95,7 +95,7 @@ class Groups:
 
 
 def ranker_groups(
-    catalogue: Catalogue,
+    served: ServedIndex,
     train: sp.csr_matrix,
     readers: int,
     fraction: float,
@@ -117,7 +117,7 @@ def ranker_groups(
         for row in tqdm(rows, desc="ranker groups", disable=not progress):
             saved = split.train.indices[split.train.indptr[row] : split.train.indptr[row + 1]]
             targets = split.test.indices[split.test.indptr[row] : split.test.indptr[row + 1]]
-            keys, matrix = catalogue.candidates(saved, groups.stats, limits)
+            keys, matrix = served.candidates(saved, groups.stats, limits)
             label = np.isin(keys, targets)
             if label.any():
                 groups.matrices.append(matrix)
@@ -170,7 +170,7 @@ class ServedPipeline:
         faiss.omp_set_num_threads(1)  # one query at a time, as a server runs them
         self.threads, self.progress = context.threads, context.progress
         params = replace(self.collab, seed=context.seed, threads=context.threads)
-        self.catalogue = Catalogue.build(context)
+        self.served = ServedIndex.build(context)
         self.ranker = self._train_ranker(train, params, context.seed)
         self.stats = catalogue_stats(train, params, f"eval-{context.seed}")
 
@@ -178,7 +178,7 @@ class ServedPipeline:
         self, train: sp.csr_matrix, params: CollabParams, seed: int
     ) -> LightGBMRanker:
         groups = ranker_groups(
-            self.catalogue,
+            self.served,
             train,
             self.groups,
             self.target_fraction,
@@ -224,7 +224,7 @@ class ServedPipeline:
         with one_request_at_a_time():
             for i in range(len(users)):
                 saved = history.indices[history.indptr[i] : history.indptr[i + 1]]
-                keys, matrix = self.catalogue.candidates(saved, self.stats, self.limits)
+                keys, matrix = self.served.candidates(saved, self.stats, self.limits)
                 if len(keys):
                     scores[i, keys] = self.ranker.score(matrix)
         return scores

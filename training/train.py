@@ -112,7 +112,7 @@ def _weights(data: Dataset, examination: Examination | None) -> np.ndarray | Non
     return None if examination is None else 1.0 / examination.probability(data.positions)
 
 
-def evaluate(
+def compare_rankers(
     rankers: Mapping[str, Ranker], data: Dataset, examination: Examination | None = None
 ) -> dict[str, dict[str, float]]:
     """NDCG@5/@10 of each ranker on the same groups, position-debiased if `examination`
@@ -425,7 +425,7 @@ async def train_and_register(
     examination = estimate_examination(dataset)
     notes.append(f"position   {examination.describe()}")
     compared = _unseen(comparison, active if current else None, notes)
-    metrics = evaluate(rankers, compared, examination)
+    metrics = compare_rankers(rankers, compared, examination)
     verdict = judge(
         rankers[version],
         rankers[baseline],
@@ -448,7 +448,7 @@ async def train_and_register(
         "best_iteration": booster.best_iteration,
         "metrics": metrics,
         # On the window the trees were chosen on: optimistic for the new model, not compared.
-        "selection_metrics": evaluate(rankers, selection, examination),
+        "selection_metrics": compare_rankers(rankers, selection, examination),
         "gate": {**asdict(verdict), "verdict": verdict.describe(), "rule": RULE},
         "position_bias_exponent": examination.exponent,
         "feature_importance": importance,

@@ -13,7 +13,7 @@ from ranking.collab import CollabParams
 from tests.training.test_evaluate import CONFIG, context, planted
 from training.evaluate import available_methods, evaluate
 from training.protocol import MethodSpec
-from training.served import PAPERFEED, Catalogue, ServedPipeline, ranker_groups
+from training.served import PAPERFEED, ServedIndex, ServedPipeline, ranker_groups
 
 SMALL = {"groups": 60, "factor_count": 4, "factor_alpha": 1.0, "rounds": 30, "min_data_in_leaf": 20}
 
@@ -28,7 +28,7 @@ def with_unique_papers() -> sp.csr_matrix:
 
 def test_ranker_features_are_fitted_without_the_targets(tmp_path: Path) -> None:
     train = with_unique_papers()
-    catalogue = Catalogue.build(context(tmp_path))
+    catalogue = ServedIndex.build(context(tmp_path))
     params = CollabParams(factors=4, factor_alpha=1.0)
     groups = ranker_groups(catalogue, train, 40, 0.2, params, Limits(), seed=0)
     targets = groups.split.test

@@ -24,7 +24,7 @@ from training.train import (
     TrainConfig,
     _split,
     bootstrap_interval,
-    evaluate,
+    compare_rankers,
     fit,
     judge,
     ndcg_at,
@@ -78,7 +78,7 @@ def test_a_trained_model_learns_and_round_trips_through_an_artifact(tmp_path: Pa
     train, valid = data.split_by_time(0.2)
     booster = fit(train, valid, TrainConfig(), progress=False)
     model = LightGBMRanker(booster.model_to_string(), "v1")
-    metrics = evaluate({"model": model}, valid)
+    metrics = compare_rankers({"model": model}, valid)
     assert metrics["model"]["ndcg@10"] > 0.9  # feature 0 decides; random would be ~0.45
 
     path = write_artifact(tmp_path, "v1", booster.model_to_string(), {"feature_names": list(NAMES)})
