@@ -323,25 +323,48 @@ def cosave_lists(keys: np.ndarray, saves: sp.csr_matrix, k: int) -> dict[int, di
     return out
 
 
-def fit_factors(keys: np.ndarray, saves: sp.csr_matrix, params: CollabParams) -> Factors | None:
-    """ALS item factors with the `implicit` package (None without enough data)."""
-    if params.factors <= 0 or saves.shape[0] < 2 or saves.shape[1] < 2:
-        return None
+def als(
+    saves: sp.csr_matrix,
+    factors: int,
+    regularization: float,
+    alpha: float,
+    iterations: int,
+    threads: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user factors, item factors) of implicit-feedback ALS (Hu, Koren & Volinsky 2008)
+    on a users×items matrix, with the `implicit` package; float32."""
     from implicit.cpu.als import AlternatingLeastSquares
 
     # implicit runs its own threads; a threaded BLAS inside them only oversubscribes.
     with threadpool_limits(1, "blas"):
         model = AlternatingLeastSquares(
-            factors=params.factors,
-            regularization=params.factor_regularization,
-            alpha=params.factor_alpha,
-            iterations=params.factor_iterations,
-            num_threads=params.threads,
-            random_state=params.seed,
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            num_threads=threads,
+            random_state=seed,
             calculate_training_loss=False,
         )
         model.fit(sp.csr_matrix(saves, dtype=np.float32), show_progress=False)
-    items = np.asarray(model.item_factors, dtype=np.float32)
+    users = np.asarray(model.user_factors, dtype=np.float32)
+    return users, np.asarray(model.item_factors, dtype=np.float32)
+
+
+def fit_factors(keys: np.ndarray, saves: sp.csr_matrix, params: CollabParams) -> Factors | None:
+    """ALS item factors of the papers in `keys` (None without enough data)."""
+    if params.factors <= 0 or saves.shape[0] < 2 or saves.shape[1] < 2:
+        return None
+    _, items = als(
+        saves,
+        params.factors,
+        params.factor_regularization,
+        params.factor_alpha,
+        params.factor_iterations,
+        params.threads,
+        params.seed,
+    )
     return Factors.build(keys, items, params.factor_regularization, params.factor_alpha)
 
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from ranking.collab import ease, keep_top_k, row_normalised, rp3beta
+from ranking.collab import als, ease, keep_top_k, row_normalised, rp3beta
 from training.protocol import EvalContext, MethodSpec
 
 
@@ -105,22 +104,15 @@ class ALS:
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
 
     def fit(self, train: sp.csr_matrix, context: EvalContext) -> None:
-        from implicit.cpu.als import AlternatingLeastSquares
-
-        # implicit runs its own threads; a threaded BLAS inside them only oversubscribes.
-        with threadpool_limits(1, "blas"):
-            model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=15,
-                num_threads=context.threads,
-                random_state=context.seed,
-                calculate_training_loss=False,
-            )
-            model.fit(sp.csr_matrix(train, dtype=np.float32), show_progress=False)
-        self.users = np.asarray(model.user_factors, dtype=np.float32)
-        self.items = np.asarray(model.item_factors, dtype=np.float32)
+        self.users, self.items = als(
+            train,
+            self.factors,
+            self.regularization,
+            self.alpha,
+            iterations=15,
+            threads=context.threads,
+            seed=context.seed,
+        )
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         scores: np.ndarray = self.users[users] @ self.items.T

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ranking.errors import DataError
 from training.baselines import BASELINES
 from training.loaders import Interactions
+from training.metrics import ndcg
 from training.protocol import EvalContext, Method, MethodSpec, Split, holdout
 from training.served import PAPERFEED
 
@@ -117,11 +118,12 @@ def user_metrics(top: np.ndarray, test: sp.csr_matrix) -> dict[str, np.ndarray]:
     # A catalogue smaller than K gives shorter lists; the denominators stay as defined.
     for k in RECALL_KS:
         out[f"recall@{k}"] = found[:, min(k, top.shape[1]) - 1] / np.minimum(k, n_test)
-    discount = 1.0 / np.log2(np.arange(2, MAX_K + 2))
-    ideal = np.cumsum(discount)
     for k in NDCG_KS:
-        dcg = hits[:, :k] @ discount[: min(k, top.shape[1])]
-        out[f"ndcg@{k}"] = dcg / ideal[np.minimum(k, n_test) - 1]
+        ranked = np.zeros((len(top), k))
+        ranked[:, : min(k, top.shape[1])] = hits[:, :k]
+        # The ideal list: min(k, |test|) hits at the top.
+        ideal = np.arange(k) < np.minimum(k, n_test)[:, None]
+        out[f"ndcg@{k}"] = ndcg(ranked, ideal.astype(np.float64))
     return out
 
 

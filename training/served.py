@@ -31,6 +31,7 @@ from ranking.index import VectorIndex
 from ranking.model import LightGBMRanker
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats, PaperStats
+from training.lambdarank import LambdaRankParams
 from training.protocol import EvalContext, MethodSpec, Split, holdout
 
 NOW = 0.0  # the dataset's clock: papers are published and saved "now"
@@ -194,19 +195,13 @@ class ServedPipeline:
     ) -> LightGBMRanker:
         if not sizes:
             raise ValueError("no training reader has a target among their candidates")
-        params = {
-            "objective": self.objective,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "seed": seed,
-            "deterministic": True,
-            "num_threads": self.threads,
-            "verbosity": -1,
-        }
+        params = LambdaRankParams(
+            self.objective,
+            self.learning_rate,
+            self.num_leaves,
+            self.min_data_in_leaf,
+            sample_fraction=0.8,
+        ).lightgbm(seed, self.threads)
         data = lightgbm.Dataset(
             np.vstack(matrices),
             np.concatenate(labels),

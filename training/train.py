@@ -28,7 +28,8 @@ from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from storage import registry
 from storage.store import Activation, Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
-from training.position import Examination
+from training.gate import RULE, Verdict, compare_rankers, judge
+from training.lambdarank import LambdaRankParams
 from training.position import estimate as estimate_examination
 
 
@@ -56,171 +57,13 @@ class TrainConfig:
     resamples: int = 2000
 
     def lightgbm_params(self) -> dict[str, Any]:
-        return {
-            "objective": "lambdarank",
-            "metric": "ndcg",
-            "eval_at": [10, 5],  # the first, NDCG@10, decides early stopping
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": 0.9,
-            "bagging_fraction": 0.9,
-            "bagging_freq": 1,
-            "seed": self.seed,
-            "deterministic": True,
-            "num_threads": 2,
-            "verbosity": -1,
-        }
-
-
-def ndcg_by_group(
-    scores: np.ndarray,
-    labels: np.ndarray,
-    group_sizes: np.ndarray,
-    k: int,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """NDCG@k of each group, with LightGBM's gains (2^label - 1), each multiplied by the
-    row's weight if given (inverse examination probability, for unbiased evaluation); a
-    group without any gain scores 0."""
-    out, start = np.zeros(len(group_sizes)), 0
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    all_gains = (2.0**labels - 1) * (1.0 if weights is None else weights)
-    for i, size in enumerate(group_sizes):
-        s, g = scores[start : start + size], all_gains[start : start + size]
-        start += size
-        gains = g[np.argsort(-s, kind="stable")][:k]
-        ideal = np.sort(g)[::-1][:k]
-        best = float(ideal @ discounts[: len(ideal)])
-        out[i] = float(gains @ discounts[: len(gains)]) / best if best > 0 else 0.0
-    return out
-
-
-def ndcg_at(
-    scores: np.ndarray,
-    labels: np.ndarray,
-    group_sizes: np.ndarray,
-    k: int,
-    weights: np.ndarray | None = None,
-) -> float:
-    """Mean NDCG@k over groups (`ndcg_by_group`); 0 without groups."""
-    by_group = ndcg_by_group(scores, labels, group_sizes, k, weights)
-    return float(by_group.mean()) if len(by_group) else 0.0
-
-
-def _weights(data: Dataset, examination: Examination | None) -> np.ndarray | None:
-    return None if examination is None else 1.0 / examination.probability(data.positions)
-
-
-def compare_rankers(
-    rankers: Mapping[str, Ranker], data: Dataset, examination: Examination | None = None
-) -> dict[str, dict[str, float]]:
-    """NDCG@5/@10 of each ranker on the same groups, position-debiased if `examination`
-    is given (a click low in a feed counts more than one at the top)."""
-    weights = _weights(data, examination)
-    out = {}
-    for name, ranker in rankers.items():
-        scores = ranker.score(data.features)
-        out[name] = {
-            f"ndcg@{k}": round(ndcg_at(scores, data.labels, data.group_sizes, k, weights), 4)
-            for k in (5, 10)
-        }
-    return out
-
-
-def bootstrap_interval(
-    differences: np.ndarray, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile interval at `confidence` for the mean of `differences` (one per feed),
-    from `resamples` resamplings of the feeds with replacement; the same input and seed
-    always give the same interval. (0, 0) without any difference: no evidence."""
-    n = len(differences)
-    if n == 0:
-        return 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    block = max(1, 2_000_000 // n)  # resamples drawn at a time: bounded memory
-    means = np.concatenate(
-        [
-            differences[rng.integers(0, n, size=(min(block, resamples - done), n))].mean(axis=1)
-            for done in range(0, resamples, block)
-        ]
-    )
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(low), float(high)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The promotion gate on the comparison window: per-feed NDCG@10 of the new model
-    minus the baseline's (the active ranker), their mean and its paired bootstrap interval."""
-
-    baseline: str
-    feeds: int
-    new: float  # mean NDCG@10 of the new model
-    old: float  # mean NDCG@10 of the baseline
-    difference: float  # mean of per-feed new - old
-    low: float
-    high: float
-    confidence: float
-    resamples: int
-    margin: float
-
-    @property
-    def passes(self) -> bool:
-        """The rule: promote only if the interval's lower bound is above the margin (>= 0),
-        so a tie, or a gain within the noise, is never promoted."""
-        return self.low > self.margin
-
-    def describe(self) -> str:
-        return (
-            f"NDCG@10 {self.new:.4f} vs {self.old:.4f} ({self.baseline}) on {self.feeds} "
-            f"comparison feeds: difference {self.difference:+.4f}, {self.confidence:.0%} "
-            f"paired bootstrap interval [{self.low:+.4f}, {self.high:+.4f}]"
+        ranker = LambdaRankParams(
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_data_in_leaf=self.min_data_in_leaf,
         )
-
-
-RULE = (
-    "Promoted only if the lower bound of the paired bootstrap interval of the per-feed "
-    "NDCG@10 difference (new - active) on the comparison window is above the margin, so a "
-    "tie is never promoted; --force activates regardless."
-)
-
-
-def judge(
-    new: Ranker,
-    baseline: Ranker,
-    comparison: Dataset,
-    examination: Examination | None = None,
-    *,
-    margin: float = 0.0,
-    config: TrainConfig = TrainConfig(),
-    baseline_name: str | None = None,
-) -> Verdict:
-    """The gate's verdict on `comparison` feeds, which neither ranker may have been trained
-    or selected on: per-feed (position-debiased) NDCG@10 of `new` minus `baseline`, paired
-    by feed, with a bootstrap interval (`config.confidence`, `.resamples`, `.seed`)."""
-    weights = _weights(comparison, examination)
-    ours, theirs = (
-        ndcg_by_group(
-            r.score(comparison.features), comparison.labels, comparison.group_sizes, 10, weights
-        )
-        for r in (new, baseline)
-    )
-    low, high = bootstrap_interval(ours - theirs, config.confidence, config.resamples, config.seed)
-    n = comparison.n_groups
-    return Verdict(
-        baseline_name or baseline.version,
-        n,
-        float(ours.mean()) if n else 0.0,
-        float(theirs.mean()) if n else 0.0,
-        float((ours - theirs).mean()) if n else 0.0,
-        low,
-        high,
-        config.confidence,
-        config.resamples,
-        margin,
-    )
+        # The first metric, NDCG@10, decides early stopping.
+        return ranker.lightgbm(self.seed, threads=2, metric="ndcg", eval_at=[10, 5])
 
 
 def fit(
@@ -398,7 +241,7 @@ async def train_and_register(
     dataset, loaded = await load_dataset(
         store, since, until, config.attribution_hours, config.gains
     )
-    train, selection, comparison = _split(dataset, loaded, config)
+    train, selection, comparison = windows(dataset, loaded, config)
     booster = fit(train, selection, config, progress)
 
     model_text = booster.model_to_string()
@@ -432,7 +275,9 @@ async def train_and_register(
         compared,
         examination,
         margin=margin,
-        config=config,
+        confidence=config.confidence,
+        resamples=config.resamples,
+        seed=config.seed,
         baseline_name=baseline,
     )
 
@@ -501,7 +346,7 @@ def _unseen(comparison: Dataset, active: Activation | None, notes: list[str]) ->
     return comparison.groups(unseen)
 
 
-def _split(
+def windows(
     dataset: Dataset, loaded: LoadReport, config: TrainConfig
 ) -> tuple[Dataset, Dataset, Dataset]:
     """(train, selection, comparison) windows in time order, or a TrainingError that says
