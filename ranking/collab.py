@@ -31,12 +31,14 @@ class CollabParams:
     factor_alpha: float = 30.0
     factor_iterations: int = 15
     # EASE over the most saved papers (its inverse is cubic in their number; 0: none).
-    # λ is the EASE baseline's validation choice on CiteULike-a; keeping each paper's
-    # 1,000 largest weights by magnitude (negative ones matter to EASE) was chosen on its
-    # seed-0 test split (README, "Offline evaluation").
+    # λ is the EASE baseline's validation choice on CiteULike-a; how many weights each
+    # paper keeps, and whether by magnitude or only the positive ones, were chosen on a
+    # validation split of its training readers (bench/served_choices.py; README,
+    # "Offline evaluation").
     ease_items: int = 20_000
     ease_l2: float = 50.0
     ease_neighbours: int = 1000
+    ease_positive_only: bool = False
     seed: int = 0
     threads: int = 1
 
@@ -118,12 +120,18 @@ def ease(saves: sp.csr_matrix, l2: float, threads: int = 1) -> np.ndarray:
 
 
 def ease_table(
-    saves: sp.csr_matrix, l2: float, k: int, max_items: int, threads: int = 1
+    saves: sp.csr_matrix,
+    l2: float,
+    k: int,
+    max_items: int,
+    threads: int = 1,
+    positive_only: bool = False,
 ) -> sp.csr_matrix:
     """EASE over the `max_items` most saved columns of `saves`, each row keeping its `k`
-    largest weights by magnitude: a sparse item×item table like `rp3beta`'s, shaped like
-    `saves.T @ saves`. Papers outside the most saved get no row or column (content
-    similarity is what finds the long tail)."""
+    largest weights by magnitude (or, with `positive_only`, its `k` largest positive
+    weights): a sparse item×item table like `rp3beta`'s, shaped like `saves.T @ saves`.
+    Papers outside the most saved get no row or column (content similarity is what finds
+    the long tail)."""
     n = saves.shape[1]
     popularity = np.asarray(saves.sum(axis=0)).ravel()
     saved = np.flatnonzero(popularity > 0)
@@ -135,9 +143,10 @@ def ease_table(
     rows, cols, vals = [], [], []
     for start in range(0, len(active), 2048):  # a block at a time: argpartition copies
         block = weights[start : start + 2048]
-        top = np.argpartition(-np.abs(block), k - 1, axis=1)[:, :k]
+        strength = np.maximum(block, 0) if positive_only else np.abs(block)
+        top = np.argpartition(-strength, k - 1, axis=1)[:, :k]
         values = np.take_along_axis(block, top, axis=1)
-        keep = values != 0
+        keep = values > 0 if positive_only else values != 0
         rows.append(np.repeat(np.arange(start, start + len(block)), k)[keep.ravel()])
         cols.append(top[keep])
         vals.append(values[keep])
@@ -390,7 +399,12 @@ def fit(
         ease=NeighbourTable(
             keys,
             ease_table(
-                saves, params.ease_l2, params.ease_neighbours, params.ease_items, params.threads
+                saves,
+                params.ease_l2,
+                params.ease_neighbours,
+                params.ease_items,
+                params.threads,
+                params.ease_positive_only,
             ),
         ),
     )

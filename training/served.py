@@ -149,6 +149,9 @@ class ServedPipeline:
         rp3_beta: float = DEFAULT_PARAMS.rp3_beta,
         factor_count: int = DEFAULT_PARAMS.factors,
         factor_alpha: float = DEFAULT_PARAMS.factor_alpha,
+        ease_items: int = DEFAULT_PARAMS.ease_items,
+        ease_neighbours: int = DEFAULT_PARAMS.ease_neighbours,
+        ease_positive_only: bool = DEFAULT_PARAMS.ease_positive_only,
     ) -> None:
         self.groups, self.target_fraction = groups, target_fraction
         self.rounds, self.learning_rate = rounds, learning_rate
@@ -162,6 +165,9 @@ class ServedPipeline:
             rp3_beta=rp3_beta,
             factors=factor_count,
             factor_alpha=factor_alpha,
+            ease_items=ease_items,
+            ease_neighbours=ease_neighbours,
+            ease_positive_only=ease_positive_only,
         )
         self.trees = 0
 

@@ -1,0 +1,101 @@
+"""The served pipeline's EASE design choices, made on a validation split of CiteULike-a's
+training readers (the test split is never read here).
+
+The split is the one `paperfeed eval interactions` tunes baselines on for seed 0: each
+evaluated reader's test items are held out first (`holdout`), then a validation split is
+carved from what remains (`validation_split`). Every variant of `ServedPipeline` is fitted
+on the validation split's training matrix and scored on its validation items; the variant
+with the best validation Recall@50 (the evaluation's `SELECT_BY`) wins, and the defaults
+in `ranking.collab.CollabParams` follow it.
+
+    .venv/bin/python bench/served_choices.py            # about 15 minutes on 2 cores
+
+writes bench/results/served_choices.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ranking.embedder import model_fingerprint
+from service.settings import load_settings
+from service.worker import load_embedder
+from training.evaluate import SELECT_BY, EvalConfig, evaluated_rows, run_method, validation_split
+from training.loaders import EmbeddingCache, load_catalogue, load_interactions
+from training.protocol import EvalContext, holdout
+from training.served import ServedPipeline
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "citeulike-a"
+OUT = Path(__file__).resolve().parent / "results" / "served_choices.json"
+
+# No EASE at all; EASE rows pruned to their k largest weights by magnitude (k = 250,
+# 1,000, 4,000); or to their 1,000 largest positive weights.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "no EASE": {"ease_items": 0},
+    "magnitude, 250": {"ease_neighbours": 250},
+    "magnitude, 1000": {"ease_neighbours": 1000},
+    "magnitude, 4000": {"ease_neighbours": 4000},
+    "positive, 1000": {"ease_neighbours": 1000, "ease_positive_only": True},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache-dir", type=Path, default=Path(".paperfeed/cache"))
+    args = parser.parse_args()
+    config = EvalConfig(seeds=(args.seed,))
+    settings = load_settings()
+    threads = os.cpu_count() or 1
+    catalogue = load_catalogue(DATA / "papers.jsonl")
+    data = load_interactions(DATA / "interactions.tsv", catalogue)
+    cache = EmbeddingCache(
+        model_fingerprint(settings.resolved_model_path()),
+        lambda: load_embedder(settings),
+        args.cache_dir,
+    )
+    context = EvalContext(catalogue, seed=args.seed, embeddings_cache=cache, threads=threads)
+    split = holdout(
+        data.matrix, evaluated_rows(data, config.min_saves, None), config.test_fraction, args.seed
+    )
+    val = validation_split(
+        split, config.test_fraction, config.validation_users, config.min_saves, args.seed
+    )
+    results = {}
+    for name, params in VARIANTS.items():
+        started = time.perf_counter()
+        method = ServedPipeline(**params)
+        method.fit(val.train, context)
+        metrics = run_method(method, val, config.batch)
+        results[name] = {
+            "params": params,
+            "validation recall@50": round(float(metrics["recall@50"]), 4),
+            "validation ndcg@10": round(float(metrics["ndcg@10"]), 4),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        print(name, results[name], flush=True)
+    best = max(results, key=lambda n: results[n][f"validation {SELECT_BY}"])
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(
+        json.dumps(
+            {
+                "seed": args.seed,
+                "validation_users": len(val.users),
+                "select_by": f"validation {SELECT_BY}",
+                "chosen": best,
+                "variants": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"chosen: {best}; written {OUT}")
+
+
+if __name__ == "__main__":
+    main()
