@@ -1,14 +1,15 @@
-"""The served pipeline's EASE design choices, made on a validation split of CiteULike-a's
-training readers (the test split is never read here).
+"""The served pipeline's design choices (its EASE model and its ranker's size), made on a
+validation split of CiteULike-a's training readers (the test split is never read here).
 
 The split is the one `paperfeed eval interactions` tunes baselines on for seed 0: each
 evaluated reader's test items are held out first (`holdout`), then a validation split is
-carved from what remains (`validation_split`). Every variant of `ServedPipeline` is fitted
-on the validation split's training matrix and scored on its validation items; the variant
-with the best validation Recall@50 (the evaluation's `SELECT_BY`) wins, and the defaults
-in `ranking.collab.CollabParams` follow it.
+carved from what remains (`validation_split`). Each variant changes one setting of
+`ServedPipeline`'s defaults; it is fitted on the validation split's training matrix and
+scored on its validation items. The variant with the best validation Recall@50 (the
+evaluation's `SELECT_BY`) wins, and the defaults (`ranking.collab.CollabParams`,
+`ServedPipeline`) follow it.
 
-    .venv/bin/python bench/served_choices.py            # about 15 minutes on 2 cores
+    .venv/bin/python bench/served_choices.py            # about half an hour on 2 cores
 
 writes bench/results/served_choices.json.
 """
@@ -33,14 +34,18 @@ from training.served import ServedPipeline
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "citeulike-a"
 OUT = Path(__file__).resolve().parent / "results" / "served_choices.json"
 
-# No EASE at all; EASE rows pruned to their k largest weights by magnitude (k = 250,
-# 1,000, 4,000); or to their 1,000 largest positive weights.
+# The defaults, then one change each: no EASE at all; EASE rows pruned to their k largest
+# weights by magnitude (the default keeps 1,000) or to their 1,000 largest positive ones;
+# larger or less regularised trees, more trees.
 VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults (EASE by magnitude, 1000; 7 leaves, 300 a leaf, 150 trees)": {},
     "no EASE": {"ease_items": 0},
-    "magnitude, 250": {"ease_neighbours": 250},
-    "magnitude, 1000": {"ease_neighbours": 1000},
-    "magnitude, 4000": {"ease_neighbours": 4000},
-    "positive, 1000": {"ease_neighbours": 1000, "ease_positive_only": True},
+    "EASE by magnitude, 250": {"ease_neighbours": 250},
+    "EASE by magnitude, 4000": {"ease_neighbours": 4000},
+    "EASE positive only, 1000": {"ease_positive_only": True},
+    "15 leaves": {"num_leaves": 15},
+    "100 a leaf": {"min_data_in_leaf": 100},
+    "300 trees": {"rounds": 300},
 }
 
 
