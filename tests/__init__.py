@@ -1,0 +1,4 @@
+import pytest
+
+# Helpers' asserts (tests/support.py) report their values, as asserts in test modules do.
+pytest.register_assert_rewrite("tests.support")

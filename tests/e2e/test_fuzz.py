@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, AppClient
+from tests.support import ROOT, AppClient
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 

@@ -18,7 +18,7 @@ from msgspec.structs import replace
 from ranking.embedder import Embedder
 from service.records import catalogue_rows, parse_record, read_records
 from service.settings import Settings
-from tests.conftest import AppClient, running_app, wait_indexed
+from tests.support import AppClient, running_app, wait_indexed
 from training.simulate import SimStats, World, make_readers, simulate
 
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")

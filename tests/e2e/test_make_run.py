@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from ranking.embedder import Embedder, paper_text
-from tests.conftest import ROOT, server_folder
 from tests.e2e.processes import PAPERFEED, free_port
+from tests.support import ROOT, server_folder
 
 CATALOGUE = ROOT / "examples" / "papers.jsonl"
 
@@ -37,8 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
             stdout=out,
             stderr=out,
         )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         deadline = time.monotonic() + 240
         while True:
             assert process.poll() is None, log.read_text()
@@ -57,6 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         client.headers["Authorization"] = f"Bearer {demo_key[1]}"
         yield client
     finally:
+        client.close()
         process.terminate()
         assert process.wait(timeout=30) == 0, log.read_text()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import server_folder, topic_papers
 from tests.e2e.processes import clean_env, create_key, free_port, start, wait_ready
+from tests.support import server_folder, topic_papers
 
 
 async def test_sigterm_finishes_in_flight_requests_and_exits_zero(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.auth import mint_reader_token
-from tests.conftest import AppClient, event, runtime_of, side_store
+from tests.support import AppClient, event, runtime_of, side_store
 
 _ids = itertools.count()
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import topic_papers
+from tests.support import topic_papers
 
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 

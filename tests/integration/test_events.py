@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import AppClient, event
+from tests.support import AppClient, event
 
 
 async def stored_events(client: AppClient) -> int:

@@ -10,7 +10,7 @@ from msgspec.structs import replace
 from ranking.embedder import Embedder
 from ranking.features import NAMES
 from service.settings import Settings
-from tests.conftest import AppClient, event, running_app, runtime_of, topic_papers
+from tests.support import AppClient, event, running_app, runtime_of, topic_papers
 
 
 async def feed(client: AppClient, user: str, limit: int = 12) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from ranking.embedder import Embedder
 from service.settings import Settings
-from tests.conftest import running_app
+from tests.support import running_app
 
 LIMIT = 30
 

@@ -11,8 +11,7 @@ import pytest
 from ranking.artifacts import write_artifact
 from ranking.features import NAMES
 from storage.store import Store
-from tests.conftest import AppClient
-from tests.support import rows_for
+from tests.support import AppClient, rows_for
 from training.dataset import from_rows
 from training.train import TrainConfig, fit
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest import AppClient, runtime_of, topic_papers, wait_indexed
+from tests.support import AppClient, runtime_of, topic_papers, wait_indexed
 
 
 async def test_upsert_is_idempotent_and_counts_changes(client: AppClient) -> None:

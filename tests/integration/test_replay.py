@@ -7,10 +7,11 @@ import uuid
 import numpy as np
 import pytest
 
+from ranking.errors import ReplayError
 from service.settings import Settings
 from storage.store import Store
-from tests.conftest import AppClient, event, runtime_of
-from training.replay import ReplayError, replay_features
+from tests.support import AppClient, event, runtime_of
+from training.replay import replay_features
 
 
 async def test_logged_features_equal_offline_recomputation(

@@ -6,7 +6,7 @@ import msgspec
 
 from ranking.embedder import Embedder
 from service.settings import Settings
-from tests.conftest import running_app, runtime_of, server_folder, topic_papers, wait_indexed
+from tests.support import running_app, runtime_of, server_folder, topic_papers, wait_indexed
 
 
 async def test_index_is_rebuilt_from_stored_vectors_without_embedding(

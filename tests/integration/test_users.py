@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import AppClient, event
+from tests.support import AppClient, event
 
 
 async def reader_token(client: AppClient, user: str) -> dict[str, str]:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranking.features import NAMES
 from ranking.model import LightGBMRanker
-from tests.support import rows_for
+from tests.support import HEURISTIC, rows_for
 from training.dataset import Dataset, from_rows
 from training.gate import judge
 from training.train import TrainConfig, fit
-
-HEURISTIC = NAMES.index("heuristic")  # the column the heuristic ranker orders by
 
 
 class Column:

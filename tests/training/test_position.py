@@ -9,8 +9,8 @@ import numpy as np
 
 from ranking.features import NAMES
 from training.dataset import Dataset
+from training.metrics import ndcg_at
 from training.position import MIN_EXPLORED_CLICKS, estimate
-from training.train import ndcg_at
 
 
 def explored_feeds(exponent: float, feeds: int, seed: int = 0) -> Dataset:

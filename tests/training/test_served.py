@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ranking.candidates import Limits
 from ranking.collab import CollabParams
-from tests.training.test_evaluate import CONFIG, context, planted
+from tests.support import CONFIG, context, planted
 from training.evaluate import available_methods, evaluate
 from training.protocol import MethodSpec
 from training.served import PAPERFEED, ServedIndex, ServedPipeline, ranker_groups

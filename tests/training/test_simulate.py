@@ -9,7 +9,7 @@ import numpy as np
 
 from ranking.embedder import Embedder
 from service.records import catalogue_rows, parse_record, read_records
-from tests.conftest import ROOT, AppClient, wait_indexed
+from tests.support import ROOT, AppClient, wait_indexed
 from training.simulate import (
     Behaviour,
     SimPaper,

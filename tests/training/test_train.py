@@ -17,12 +17,10 @@ from ranking.features import NAMES
 from ranking.model import LightGBMRanker, load_ranker
 from storage.database import migrate
 from storage.store import EventRow, Impression, LabelledImpression, PaperRow, Store
-from tests.support import rows_for, side_store
+from tests.support import HEURISTIC, rows_for, side_store
 from training.dataset import from_rows
 from training.gate import compare_rankers
 from training.train import TrainConfig, fit, train_and_register, windows
-
-HEURISTIC = NAMES.index("heuristic")  # the column the heuristic ranker orders by
 
 
 def test_too_few_labelled_feeds_is_refused_with_a_reason() -> None:

@@ -1,20 +1,14 @@
-"""The collaborative models on hand-made saves: values computed by hand, and the
-candidates and features they feed."""
+"""The collaborative models on hand-made saves: values computed by hand. The candidates
+and features they feed are tested in test_candidates.py and test_features.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ranking import collab, features
-from ranking.candidates import Candidate, Limits, gather
+from ranking import collab
 from ranking.collab import CollabParams, SparseScores
-from ranking.index import VectorIndex
-from ranking.stats import CatalogueStats
-
-# Reader 0 saved papers 10 and 20, reader 1 saved 10 and 30, reader 2 saved 20.
-READERS = np.array([0, 0, 1, 1, 2])
-PAPERS = np.array([10, 20, 10, 30, 20])
+from tests.support import PAPERS, READERS
 
 
 def test_rp3beta_table_matches_a_hand_computed_walk() -> None:
@@ -95,6 +89,20 @@ def test_ease_table_keeps_the_most_saved_papers_and_the_largest_weights() -> Non
     assert collab.ease_table(saves, 3.0, 2, max_items=0).nnz == 0
 
 
+
+def test_ease_table_can_keep_only_positive_weights() -> None:
+    readers, papers = _library(1)
+    keys, saves = collab.save_matrix(readers, papers)
+    top = np.arange(len(keys))
+    dense = collab.ease(saves, l2=3.0)
+    table = collab.ease_table(saves, l2=3.0, k=3, max_items=len(keys), positive_only=True)
+    table = table.toarray()
+    assert (table >= 0).all() and (dense < 0).any()  # negatives existed and were dropped
+    for row, weights in zip(top, dense, strict=True):
+        positive = np.flatnonzero(weights > 0)
+        strongest = positive[np.argsort(-weights[positive])[:3]]
+        assert np.flatnonzero(table[row]).tolist() == np.sort(strongest).tolist()
+
 def test_cosave_lists_count_readers_who_saved_both() -> None:
     keys, saves = collab.save_matrix(
         np.r_[READERS, 3, 3], np.r_[PAPERS, 10, 20]
@@ -127,80 +135,8 @@ def test_factors_fold_in_a_reader_towards_their_group() -> None:
     assert collab.fit(np.zeros(0), np.zeros(0)).factors is None
 
 
-def test_collaborative_scores_become_features() -> None:
-    stats = CatalogueStats.from_saves(
-        "s", {}, READERS, PAPERS, CollabParams(rp3_alpha=1.0, rp3_beta=0.5, factors=2)
-    )
-    assert stats.models.cosaves[10] == {20: 1, 30: 1}
-    related = stats.related_scores([10])
-    context = features.Context(
-        np.zeros((0, 4), np.float32),
-        np.zeros(0, np.float32),
-        np.zeros((0, 4), np.float32),
-        0.0,
-        stats,
-        stats.cosave_scores([10]),
-        2,
-        related=related,
-        taste=stats.taste([10]),
-        ease=stats.ease_scores([10]),
-    )
-    cands = [Candidate(30, {"related": 0}), Candidate(40, {"similar": 0})]
-    facts = {k: features.PaperFacts(0, 0.0) for k in (30, 40)}
-    built = features.build(cands, np.zeros((2, 4), np.float32), facts, context)
-    row = dict(zip(features.NAMES, built.matrix[0], strict=True))
-    other = dict(zip(features.NAMES, built.matrix[1], strict=True))
-    assert row["related_score"] == pytest.approx(0.25)
-    assert (row["from_related"], row["rank_related"]) == (1, 0)
-    assert row["cosave"] == pytest.approx(np.log1p(1))
-    assert stats.models.factors is not None
-    assert row["factor_score"] == pytest.approx(
-        float(stats.models.factors.score(context.taste, [30])[0])
-    )
-    assert row["ease_score"] == pytest.approx(float(stats.models.ease.scores([10]).lookup([30])[0]))
-    assert row["ease_score"] != 0
-    assert other["related_score"] == other["factor_score"] == other["cosave"] == 0
-    assert other["ease_score"] == 0
-
-
-def test_a_refresh_can_keep_the_fitted_models_and_renew_the_co_saves() -> None:
-    first = CatalogueStats.from_saves("a", {}, READERS, PAPERS, CollabParams(factors=2))
-    # Reader 3 saves 30 and 20: new co-saves at once, the heavy models stay as they were.
-    readers, papers = np.r_[READERS, 3, 3], np.r_[PAPERS, 30, 20]
-    kept = CatalogueStats.from_saves("b", {}, readers, papers, keep=first.models)
-    assert kept.models.cosaves[30] == {10: 1, 20: 1} and 20 not in first.models.cosaves[30]
-    assert kept.models.related is first.models.related and kept.models.ease is first.models.ease
-    assert kept.models.factors is first.models.factors
-    refitted = CatalogueStats.from_saves("c", {}, readers, papers, CollabParams(factors=2))
-    assert refitted.models.related.scores([30]).lookup([20])[0] > 0
-    assert first.models.related.scores([30]).lookup([20])[0] == 0
-
-
 def test_sparse_scores_rank_and_look_up() -> None:
     scores = SparseScores(np.array([1, 5, 9]), np.array([0.5, 2.0, 0.5], np.float32))
     assert scores.top(2) == [(5, 2.0), (1, 0.5)]  # ties: smaller key first
     assert scores.top(0) == [] and SparseScores().top(3) == []
     assert scores.lookup([9, 4, 5]).tolist() == [0.5, 0.0, 2.0]
-
-
-def test_gather_takes_related_factor_and_ease_candidates_skipping_hidden_ones() -> None:
-    index = VectorIndex(4)
-    index.upsert(np.arange(10), np.eye(10, 4, dtype=np.float32) + 0.1)
-    cands = gather(
-        index,
-        np.zeros((0, 4), np.float32),
-        collaborative=[],
-        popular=[],
-        fresh=[],
-        hidden={3},
-        limits=Limits(related=2, factors=2, ease=1),
-        related=[(3, 0.9), (4, 0.5), (5, 0.4), (6, 0.3)],  # 3 is hidden: takes no slot
-        factors=[(5, 2.0), (7, 1.0), (8, 0.5)],
-        ease=[(3, 1.5), (9, 0.7), (4, 0.1)],
-    )
-    by_key = {c.key: c for c in cands}
-    assert sorted(by_key) == [4, 5, 7, 9]
-    assert by_key[9].ranks == {"ease": 0}
-    assert by_key[4].ranks == {"related": 0} and by_key[5].ranks == {"related": 1, "factors": 0}
-    assert by_key[5].scores == {"related": 0.4, "factors": 2.0}
-    assert by_key[7].ranks == {"factors": 1}

@@ -8,7 +8,7 @@ import msgspec
 
 from service.app import create_app
 from service.settings import Settings, env_name
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 README = (ROOT / "README.md").read_text()
 
@@ -39,3 +39,17 @@ def test_every_route_is_documented() -> None:
         if not route.path.startswith("/docs")
     }
     assert served == documented - {("GET", "/docs")}
+
+
+def test_the_module_list_names_every_module() -> None:
+    how = README[README.index("## How it works") : README.index("## Tests")]
+    for package in ("ranking", "storage", "training", "service", "paperfeed"):
+        bullet = re.search(rf"^- `{package}/`:(.*?)(?=^- |\Z)", how, re.M | re.S)
+        assert bullet, f"no bullet for {package}/ in How it works"
+        named = set(re.findall(r"`(\w+)`", bullet.group(1)))
+        files = {
+            p.relative_to(ROOT / package).with_suffix("").parts[-1]
+            for p in (ROOT / package).rglob("*.py")
+            if not p.name.startswith("__")
+        }
+        assert files <= named, f"{package}/ modules missing from the README: {files - named}"

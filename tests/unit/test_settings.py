@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import SettingsError, load_settings
+from ranking.errors import SettingsError
+from service.settings import load_settings
 
 
 def test_settings_come_from_prefixed_variables() -> None:
