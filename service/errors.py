@@ -23,6 +23,13 @@ class InvalidInput(PaperfeedError):
     title = "Invalid input"
 
 
+class Conflict(PaperfeedError):
+    """A well-formed request that the resource's current state does not allow."""
+
+    status = 409
+    title = "Conflict"
+
+
 class NotFound(PaperfeedError):
     status = 404
     title = "Not found"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ranking.artifacts import ArtifactError
 from ranking.model import HeuristicRanker, Ranker, load_ranker
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.store import Activation, Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ async def activate(store: Store, version: str, reason: str) -> None:
 
 async def rollback(store: Store) -> None:
     if not await store.rollback_model():
-        raise InvalidInput("nothing to roll back: no model has been activated")
+        raise Conflict("nothing to roll back: no model has been activated")
 
 
 class ModelWatcher:
