@@ -23,6 +23,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.routes import HTTPRoute
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from ranking.embedder import Embedder
 from service import runtime as runtime_module
@@ -143,8 +145,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             identifier_for_request=rate_limit_id,
         )
         middleware.append(limit.middleware)
+    allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
         route_handlers=HANDLERS,
+        before_send=[_allow_every_method(allowed)],
         middleware=middleware,
         lifespan=[lifespan],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
@@ -171,6 +175,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         ),
     )
     _close_strict_schemas(app)
+    allowed.update(
+        (route.path_format, ", ".join(sorted(route.methods)))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    )
     return app
 
 
@@ -190,3 +199,24 @@ def _close_strict_schemas(app: Litestar) -> None:
         )
         if strict and isinstance(schema, Schema):
             schema.additional_properties = False
+
+
+def _allow_every_method(allowed: dict[str, str]) -> BeforeMessageSendHookHandler:
+    """A hook that makes the automatic answer to OPTIONS list every method of its path.
+
+    Litestar 2 builds that answer when a path's first handler is registered, so it leaves
+    out the methods of later handlers on the same path (DELETE on `/v1/papers/{paper_id}`):
+    litestar-org/litestar#4169, fixed in Litestar 3. `allowed` maps each path template to
+    its methods; only an answer that has an `Allow` header is changed.
+    """
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        methods = allowed.get(scope.get("path_template", ""))
+        headers = list(message.get("headers", []))
+        if methods and any(name.lower() == b"allow" for name, _ in headers):
+            kept = [(name, value) for name, value in headers if name.lower() != b"allow"]
+            message["headers"] = [*kept, (b"allow", methods.encode())]
+
+    return hook

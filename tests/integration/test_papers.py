@@ -150,3 +150,11 @@ async def test_bad_paper_input_is_refused_with_a_reason(client: AppClient) -> No
 
     # Nothing from the refused requests was written.
     assert await client.fetchval("SELECT count(*) FROM papers") == 1
+
+
+async def test_options_lists_every_method_of_a_paper(client: AppClient) -> None:
+    # GET and DELETE are two handlers on one path (litestar-org/litestar#4169).
+    response = await client.options("/v1/papers/p1")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert (await client.options("/v1/papers")).headers["allow"] == "OPTIONS, POST"
