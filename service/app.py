@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,7 +16,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIType, Schema, SecurityScheme
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -28,10 +27,10 @@ from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from ranking.embedder import Embedder
 from service import runtime as runtime_module
-from service import wire
 from service.auth import AuthenticationMiddleware, rate_limit_id
 from service.errors import PaperfeedError
 from service.routes import HANDLERS
+from service.routes.body import document as document_bodies
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.shedding import LoadShedder
@@ -174,7 +173,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             security=[{"bearer": []}],
         ),
     )
-    _close_strict_schemas(app)
+    document_bodies(app)
+    _document_token_lifetime(app, settings.reader_token_ttl_seconds)
     allowed.update(
         (route.path_format, ", ".join(sorted(route.methods)))
         for route in app.routes
@@ -183,22 +183,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     return app
 
 
-def _close_strict_schemas(app: Litestar) -> None:
-    """Mark request bodies that refuse unknown fields with `additionalProperties: false`.
-
-    Litestar's schema generation does not carry msgspec's `forbid_unknown_fields` over;
-    without this the documentation would promise that extra fields are fine.
-    """
-    components = app.openapi_schema.components
-    for name, schema in (components.schemas or {}).items():
-        struct = getattr(wire, name, None)
-        strict = (
-            isinstance(struct, type)
-            and issubclass(struct, msgspec.Struct)
-            and struct.__struct_config__.forbid_unknown_fields
-        )
-        if strict and isinstance(schema, Schema):
-            schema.additional_properties = False
+def _document_token_lifetime(app: Litestar, longest: int) -> None:
+    """Document `ttl_seconds` as the integer it is (decoded as a whole float, see
+    `wire.TokenRequest`), at most `longest`: a setting, so not in the wire type."""
+    token = (app.openapi_schema.components.schemas or {})["TokenRequest"]
+    assert isinstance(token, Schema) and token.properties
+    ttl = token.properties["ttl_seconds"]
+    assert isinstance(ttl, Schema) and ttl.any_of
+    seconds = ttl.any_of[0]
+    assert isinstance(seconds, Schema) and seconds.multiple_of == 1
+    seconds.type = OpenAPIType.INTEGER
+    seconds.maximum = longest
 
 
 def _allow_every_method(allowed: dict[str, str]) -> BeforeMessageSendHookHandler:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Raw, Struct
 
 MAX_BATCH = 1000
 # Largest `limit` of a feed or list: part of the API's contract (and its schema).
@@ -106,9 +106,16 @@ EVENT_TYPES = tuple(str(t.__struct_config__.tag) for t in get_args(Event))
 
 
 class EventBatch(Struct, forbid_unknown_fields=True):
-    # Decoded one by one (see `service.routes.events`) so that one bad event is rejected
-    # with its reason instead of failing the whole batch.
-    events: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=MAX_BATCH)]
+    """The body of `POST /v1/events`, as documented."""
+
+    events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class RawEventBatch(Struct, forbid_unknown_fields=True):
+    """An `EventBatch` with its events not yet decoded: `service.routes.events` decodes them
+    one by one, so that a bad event is rejected with its reason and the others are kept."""
+
+    events: Annotated[list[Raw], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class EventBatchResult(Struct):
@@ -191,9 +198,18 @@ SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 class TokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     user_id: UserId
+    # JSON Schema counts 60.0 as the integer 60, but msgspec's strict mode decodes only 60 as
+    # an `int` (whole floats become ints in lax mode only: msgspec#613). So: a whole float,
+    # which takes both spellings, documented as an integer (service.app); the handler makes
+    # it an `int`.
     ttl_seconds: (
         Annotated[
-            int, Meta(ge=1, description="At most PAPERFEED_READER_TOKEN_TTL_SECONDS (the default)")
+            float,
+            Meta(
+                ge=1,
+                multiple_of=1,
+                description="At most PAPERFEED_READER_TOKEN_TTL_SECONDS (the default)",
+            ),
         ]
         | None
     ) = None

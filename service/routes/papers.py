@@ -12,6 +12,7 @@ from service import wire
 from service.auth import requires
 from service.catalogue import to_row
 from service.errors import Gone, InvalidInput, NotFound
+from service.routes.body import StrictJSON
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
 from service.store import PaperRow
@@ -25,6 +26,7 @@ PaperPath = Annotated[str, Parameter(pattern=wire.ID_PATTERN, description="Paper
     tags=["papers"],
     responses=problems(413, 422),
     guards=[requires("papers:write")],
+    dto=StrictJSON[wire.PaperBatch],
 )
 async def upsert_papers(
     data: JSONBody[wire.PaperBatch], runtime: RuntimeDep
