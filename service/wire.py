@@ -29,7 +29,15 @@ EventId = Annotated[
     Meta(pattern=ID_PATTERN, description="Client-made idempotency key, e.g. a UUID"),
 ]
 AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a timezone")]
-ShortText = Annotated[str, Meta(max_length=300)]
+# PostgreSQL cannot store NUL (U+0000) in text, so no text field may contain one.
+NO_NUL = r"^[^\x00]*$"
+# A title or a search query must have a character that is not whitespace as Python's
+# `str.split` and `str.strip` see it (the server normalises them with those). Spelt out,
+# because `\s` means less in ECMA-262 and Rust regexes, which other readers of the schema use.
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[{_SPACE}]*[^{_SPACE}\x00][^\x00]*$"
+HAS_TEXT = rf"[^{_SPACE}]"
+ShortText = Annotated[str, Meta(max_length=300, pattern=NO_NUL)]
 
 
 # --- papers -------------------------------------------------------------------------------
@@ -37,12 +45,20 @@ ShortText = Annotated[str, Meta(max_length=300)]
 
 class PaperIn(Struct, forbid_unknown_fields=True, kw_only=True):
     id: PaperId
-    title: Annotated[str, Meta(min_length=1, max_length=1000)]
-    abstract: Annotated[str, Meta(max_length=20_000)] = ""
+    title: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=NOT_BLANK,
+            description="Not blank; no NUL characters",
+        ),
+    ]
+    abstract: Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)] = ""
     authors: Annotated[list[ShortText], Meta(max_length=1000)] = []
     categories: Annotated[list[ShortText], Meta(max_length=50)] = []
     published_at: AwareDatetime | None = None
-    url: Annotated[str, Meta(max_length=2000)] | None = None
+    url: Annotated[str, Meta(max_length=2000, pattern=NO_NUL)] | None = None
 
 
 class PaperBatch(Struct, forbid_unknown_fields=True):

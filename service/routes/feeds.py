@@ -93,7 +93,8 @@ async def get_similar(
 async def search_papers(
     runtime: RuntimeDep,
     q: Annotated[
-        str, Parameter(min_length=1, max_length=500, pattern=r"\S", description="Free text")
+        str,
+        Parameter(min_length=1, max_length=500, pattern=wire.HAS_TEXT, description="Free text"),
     ],
     limit: Limit = None,
 ) -> wire.ItemList:

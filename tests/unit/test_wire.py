@@ -1,3 +1,5 @@
+import re
+import sys
 from typing import Any, get_args
 
 import msgspec
@@ -85,3 +87,18 @@ def test_request_bodies_are_documented_as_the_server_decodes_them() -> None:
     # What Litestar's own schema generation left out: constraints on list items.
     authors = components["PaperIn"]["properties"]["authors"]["items"]
     assert authors["maxLength"] == 300 and "pattern" in authors
+
+
+def test_a_title_or_query_is_blank_exactly_when_python_splits_it_to_nothing() -> None:
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    titles = [*spaces, "".join(spaces), " x ", "\x1e\x1fa", "\u3000\ufeff", "a\x00", "\x00"]
+    for title in titles:
+        body = msgspec.json.encode({"papers": [{"id": "p1", "title": title}]})
+        blank_or_nul = not title.split() or "\x00" in title
+        try:
+            msgspec.json.decode(body, type=wire.PaperBatch)
+        except msgspec.ValidationError:
+            assert blank_or_nul, repr(title)
+        else:
+            assert not blank_or_nul, repr(title)
+        assert (re.search(wire.HAS_TEXT, title) is None) == (not title.split()), repr(title)
