@@ -6,6 +6,8 @@ them to HTTP (problem+json) and the command line prints their message.
     │   ├── ArtifactError    a model artifact is missing, corrupt or for other features
     │   ├── DataError        an evaluation data file cannot be used
     │   └── SettingsError    a PAPERFEED_* variable is unknown or malformed
+    ├── Conflict             the resource's state does not allow it (a rollback
+    │                        with nothing to undo)                                (HTTP 409)
     ├── NotFound             no such paper, model or key                          (HTTP 404)
     ├── Gone                 the paper was withdrawn                              (HTTP 410)
     ├── Unauthorized         credentials missing, unknown, revoked, expired       (HTTP 401)
@@ -46,6 +48,10 @@ class DataError(InvalidInput):
 
 class SettingsError(InvalidInput):
     """An environment variable is unknown or has a value of the wrong type."""
+
+
+class Conflict(PaperfeedError):
+    """A well-formed request that the resource's current state does not allow."""
 
 
 class NotFound(PaperfeedError):

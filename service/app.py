@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,19 +16,29 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIType, Schema, SecurityScheme
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.routes import HTTPRoute
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from ranking.embedder import Embedder
-from ranking.errors import Forbidden, Gone, InvalidInput, NotFound, PaperfeedError, Unauthorized
+from ranking.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PaperfeedError,
+    Unauthorized,
+)
 from service import runtime as runtime_module
-from service import wire
 from service.auth import AuthenticationMiddleware, rate_limit_id
 from service.routes import HANDLERS
+from service.routes.body import document as document_bodies
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.shedding import LoadShedder
@@ -53,6 +62,7 @@ DATABASE_DOWN = (
 # listed nowhere (a training or replay error reaching a request) is a bug: 500.
 HTTP_STATUS: dict[type[PaperfeedError], tuple[int, str]] = {
     InvalidInput: (422, "Invalid input"),
+    Conflict: (409, "Conflict"),
     NotFound: (404, "Not found"),
     Gone: (410, "Gone"),
     Unauthorized: (401, "Unauthorized"),
@@ -159,8 +169,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             identifier_for_request=rate_limit_id,
         )
         middleware.append(limit.middleware)
+    allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
         route_handlers=HANDLERS,
+        before_send=[_allow_every_method(allowed)],
         middleware=middleware,
         lifespan=[lifespan],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
@@ -186,23 +198,45 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             security=[{"bearer": []}],
         ),
     )
-    _close_strict_schemas(app)
+    document_bodies(app)
+    _document_token_lifetime(app, settings.reader_token_ttl_seconds)
+    allowed.update(
+        (route.path_format, ", ".join(sorted(route.methods)))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    )
     return app
 
 
-def _close_strict_schemas(app: Litestar) -> None:
-    """Mark request bodies that refuse unknown fields with `additionalProperties: false`.
+def _document_token_lifetime(app: Litestar, longest: int) -> None:
+    """Document `ttl_seconds` as the integer it is (decoded as a whole float, see
+    `wire.TokenRequest`), at most `longest`: a setting, so not in the wire type."""
+    token = (app.openapi_schema.components.schemas or {})["TokenRequest"]
+    assert isinstance(token, Schema) and token.properties
+    ttl = token.properties["ttl_seconds"]
+    assert isinstance(ttl, Schema) and ttl.any_of
+    seconds = ttl.any_of[0]
+    assert isinstance(seconds, Schema) and seconds.multiple_of == 1
+    seconds.type = OpenAPIType.INTEGER
+    seconds.maximum = longest
 
-    Litestar's schema generation does not carry msgspec's `forbid_unknown_fields` over;
-    without this the documentation would promise that extra fields are fine.
+
+def _allow_every_method(allowed: dict[str, str]) -> BeforeMessageSendHookHandler:
+    """A hook that makes the automatic answer to OPTIONS list every method of its path.
+
+    Litestar 2 builds that answer when a path's first handler is registered, so it leaves
+    out the methods of later handlers on the same path (DELETE on `/v1/papers/{paper_id}`):
+    litestar-org/litestar#4169, fixed in Litestar 3. `allowed` maps each path template to
+    its methods; only an answer that has an `Allow` header is changed.
     """
-    components = app.openapi_schema.components
-    for name, schema in (components.schemas or {}).items():
-        struct = getattr(wire, name, None)
-        strict = (
-            isinstance(struct, type)
-            and issubclass(struct, msgspec.Struct)
-            and struct.__struct_config__.forbid_unknown_fields
-        )
-        if strict and isinstance(schema, Schema):
-            schema.additional_properties = False
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        methods = allowed.get(scope.get("path_template", ""))
+        headers = list(message.get("headers", []))
+        if methods and any(name.lower() == b"allow" for name, _ in headers):
+            kept = [(name, value) for name, value in headers if name.lower() != b"allow"]
+            message["headers"] = [*kept, (b"allow", methods.encode())]
+
+    return hook

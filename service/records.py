@@ -29,14 +29,9 @@ def to_utc(moment: datetime, field: str) -> datetime:
 
 
 def to_row(paper: wire.PaperIn) -> PaperRow:
-    """A validated paper as a database row. Raises ValueError for a blank title or a date
-    out of range."""
+    """A validated paper (`wire.PaperIn` refuses blank titles and NUL characters) as a
+    database row. Raises ValueError for a date out of range."""
     title = " ".join(paper.title.split())
-    if not title:
-        raise ValueError("title is blank")
-    texts = [paper.title, paper.abstract, paper.url or "", *paper.authors, *paper.categories]
-    if any("\x00" in text for text in texts):
-        raise ValueError("text contains a NUL character (\\u0000), which cannot be stored")
     abstract = paper.abstract.strip()
     return PaperRow(
         id=paper.id,

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Raw, Struct
 
 MAX_BATCH = 1000
 # Largest `limit` of a feed or list: part of the API's contract (and its schema).
@@ -29,7 +29,15 @@ EventId = Annotated[
     Meta(pattern=ID_PATTERN, description="Client-made idempotency key, e.g. a UUID"),
 ]
 AwareDatetime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a timezone")]
-ShortText = Annotated[str, Meta(max_length=300)]
+# PostgreSQL cannot store NUL (U+0000) in text, so no text field may contain one.
+NO_NUL = r"^[^\x00]*$"
+# A title or a search query must have a character that is not whitespace as Python's
+# `str.split` and `str.strip` see it (the server normalises them with those). Spelt out,
+# because `\s` means less in ECMA-262 and Rust regexes, which other readers of the schema use.
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[{_SPACE}]*[^{_SPACE}\x00][^\x00]*$"
+HAS_TEXT = rf"[^{_SPACE}]"
+ShortText = Annotated[str, Meta(max_length=300, pattern=NO_NUL)]
 
 
 # --- papers -------------------------------------------------------------------------------
@@ -37,12 +45,20 @@ ShortText = Annotated[str, Meta(max_length=300)]
 
 class PaperIn(Struct, forbid_unknown_fields=True, kw_only=True):
     id: PaperId
-    title: Annotated[str, Meta(min_length=1, max_length=1000)]
-    abstract: Annotated[str, Meta(max_length=20_000)] = ""
+    title: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=NOT_BLANK,
+            description="Not blank; no NUL characters",
+        ),
+    ]
+    abstract: Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)] = ""
     authors: Annotated[list[ShortText], Meta(max_length=1000)] = []
     categories: Annotated[list[ShortText], Meta(max_length=50)] = []
     published_at: AwareDatetime | None = None
-    url: Annotated[str, Meta(max_length=2000)] | None = None
+    url: Annotated[str, Meta(max_length=2000, pattern=NO_NUL)] | None = None
 
 
 class PaperBatch(Struct, forbid_unknown_fields=True):
@@ -106,9 +122,16 @@ EVENT_TYPES = tuple(str(t.__struct_config__.tag) for t in get_args(Event))
 
 
 class EventBatch(Struct, forbid_unknown_fields=True):
-    # Decoded one by one (see `service.routes.events`) so that one bad event is rejected
-    # with its reason instead of failing the whole batch.
-    events: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=MAX_BATCH)]
+    """The body of `POST /v1/events`, as documented."""
+
+    events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class RawEventBatch(Struct, forbid_unknown_fields=True):
+    """An `EventBatch` with its events not yet decoded: `service.routes.events` decodes them
+    one by one, so that a bad event is rejected with its reason and the others are kept."""
+
+    events: Annotated[list[Raw], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class EventBatchResult(Struct):
@@ -191,9 +214,18 @@ SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 class TokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     user_id: UserId
+    # JSON Schema counts 60.0 as the integer 60, but msgspec's strict mode decodes only 60 as
+    # an `int` (whole floats become ints in lax mode only: msgspec#613). So: a whole float,
+    # which takes both spellings, documented as an integer (service.app); the handler makes
+    # it an `int`.
     ttl_seconds: (
         Annotated[
-            int, Meta(ge=1, description="At most PAPERFEED_READER_TOKEN_TTL_SECONDS (the default)")
+            float,
+            Meta(
+                ge=1,
+                multiple_of=1,
+                description="At most PAPERFEED_READER_TOKEN_TTL_SECONDS (the default)",
+            ),
         ]
         | None
     ) = None

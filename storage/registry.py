@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ranking.errors import ArtifactError, InvalidInput, NotFound
+from ranking.errors import ArtifactError, Conflict, InvalidInput, NotFound
 from ranking.model import HeuristicRanker, Ranker, load_ranker
 from storage.store import Activation, Store
 
@@ -43,7 +43,7 @@ async def activate(store: Store, version: str, reason: str) -> None:
 
 async def rollback(store: Store) -> None:
     if not await store.rollback_model():
-        raise InvalidInput("nothing to roll back: no model has been activated")
+        raise Conflict("nothing to roll back: no model has been activated")
 
 
 class ModelWatcher:

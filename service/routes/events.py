@@ -14,21 +14,36 @@ from ranking.errors import Forbidden, InvalidInput
 from service import wire
 from service.auth import principal_of, requires
 from service.records import to_utc
+from service.routes.body import StrictJSON
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
 from storage.store import EventRow
 
-_EXPECTED_TYPES = ", ".join(wire.EVENT_TYPES)
+
+class _Keys(msgspec.Struct):
+    """What a rejection and the reader check need from an event that may not decode."""
+
+    event_id: object = None
+    user_id: object = None
+    type: object = None
 
 
-def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
-    """One event, validated; raises ValueError with a reason a person can act on."""
-    kind = raw.get("type")
-    if kind not in wire.EVENT_TYPES:
-        raise ValueError(f"unknown event type {kind!r}; expected one of {_EXPECTED_TYPES}")
+def _keys(raw: msgspec.Raw) -> _Keys:
     try:
-        event: wire.Event = msgspec.convert(raw, wire.Event)
+        return msgspec.json.decode(raw, type=_Keys)
+    except msgspec.ValidationError:  # not an object
+        return _Keys()
+
+
+def decode_event(raw: msgspec.Raw, latest: datetime) -> wire.Event:
+    """One event, validated; raises ValueError with a reason a person can act on."""
+    try:
+        event: wire.Event = msgspec.json.decode(raw, type=wire.Event, strict=True)
     except msgspec.ValidationError as exc:
+        kind = _keys(raw).type
+        if kind not in wire.EVENT_TYPES:
+            expected = ", ".join(wire.EVENT_TYPES)
+            raise ValueError(f"unknown event type {kind!r}; expected one of {expected}") from exc
         raise ValueError(str(exc)) from exc
     event.occurred_at = to_utc(event.occurred_at, "occurred_at")
     if event.occurred_at > latest:
@@ -39,15 +54,21 @@ def decode_event(raw: dict[str, Any], latest: datetime) -> wire.Event:
     return event
 
 
+class _EventBatchBody(StrictJSON[wire.RawEventBatch]):
+    # Documented as the tagged union of events that it is; decoded event by event.
+    documented = wire.EventBatch
+
+
 @post(
     "/v1/events",
     status_code=HTTP_200_OK,
     tags=["events"],
     responses=problems(413, 422),
     guards=[requires("events:write", readers="own")],
+    dto=_EventBatchBody,
 )
 async def record_events(
-    data: JSONBody[wire.EventBatch], runtime: RuntimeDep, request: Request[Any, Any, Any]
+    data: JSONBody[wire.RawEventBatch], runtime: RuntimeDep, request: Request[Any, Any, Any]
 ) -> wire.EventBatchResult:
     """Record up to 1,000 events in one transaction.
 
@@ -55,13 +76,14 @@ async def record_events(
     counted as a duplicate and changes nothing. Invalid events are rejected one by one
     with a reason; the valid ones are stored. If none is valid the answer is 422.
     """
+    keys = [_keys(raw) for raw in data.events]
     reader = principal_of(request).reader
     if reader is not None:
         # A reader token speaks for one reader: a batch naming anyone else is refused whole.
-        for i, raw in enumerate(data.events):
-            if raw.get("user_id") != reader:
+        for i, key in enumerate(keys):
+            if key.user_id != reader:
                 raise Forbidden(
-                    f"event {i} is for user_id {raw.get('user_id')!r}; this reader token "
+                    f"event {i} is for user_id {key.user_id!r}; this reader token "
                     f"may only post events of {reader!r}"
                 )
     skew = timedelta(seconds=runtime.settings.event_clock_skew_seconds)
@@ -72,7 +94,8 @@ async def record_events(
     repeats = 0
     seen: set[str] = set()
     for i, raw in enumerate(data.events):
-        event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+        given = keys[i].event_id
+        event_id = given if isinstance(given, str) else None
         try:
             event = decode_event(raw, latest)
         except ValueError as exc:
@@ -82,13 +105,12 @@ async def record_events(
             repeats += 1
             continue
         seen.add(event.event_id)
-        kind = raw["type"]
         rows.append(
             EventRow(
                 event.event_id,
                 event.user_id,
                 event.paper_id,
-                kind,
+                str(event.__struct_config__.tag),
                 event.occurred_at,
                 event.request_id,
             )

@@ -63,11 +63,12 @@ async def activate_model(
     "/v1/admin/models/rollback",
     status_code=HTTP_200_OK,
     tags=["admin"],
-    responses=problems(422),
+    responses=problems(409),
     guards=[ADMIN],
 )
 async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
-    """Undo the latest activation: the model active before it ranks again."""
+    """Undo the latest activation: the model active before it ranks again. 409 when no
+    activation is left to undo."""
     await registry.rollback(runtime.store)
     return await _apply(runtime)
 

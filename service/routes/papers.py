@@ -14,6 +14,7 @@ from ranking.errors import Gone, InvalidInput, NotFound
 from service import wire
 from service.auth import requires
 from service.records import to_row
+from service.routes.body import StrictJSON
 from service.routes.params import Limit, PaperPath, limit_or_default
 from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
@@ -39,6 +40,7 @@ async def _live_paper(runtime: Runtime, paper_id: str) -> StoredPaper:
     tags=["papers"],
     responses=problems(413, 422),
     guards=[requires("papers:write")],
+    dto=StrictJSON[wire.PaperBatch],
 )
 async def upsert_papers(
     data: JSONBody[wire.PaperBatch], runtime: RuntimeDep
@@ -161,7 +163,8 @@ async def get_similar(
 async def search_papers(
     runtime: RuntimeDep,
     q: Annotated[
-        str, Parameter(min_length=1, max_length=500, pattern=r"\S", description="Free text")
+        str,
+        Parameter(min_length=1, max_length=500, pattern=wire.HAS_TEXT, description="Free text"),
     ],
     limit: Limit = None,
 ) -> wire.ItemList:

@@ -11,6 +11,7 @@ _MEANING = {
     401: "No credentials, or an API key or reader token that is unknown, revoked or expired.",
     403: "The credentials do not allow this: a missing scope, or another reader's data.",
     404: "No such resource.",
+    409: "The resource's current state does not allow this; `detail` says why.",
     410: "The paper was withdrawn.",
     413: "The request body is larger than PAPERFEED_MAX_BODY_BYTES.",
     422: "The request is well-formed but cannot be accepted; `detail` says why.",

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from ranking.errors import InvalidInput
 from service import wire
 from service.auth import mint_reader_token, principal_of, requires
+from service.routes.body import StrictJSON
 from service.routes.params import UserPath
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
@@ -23,6 +24,7 @@ from service.runtime import RuntimeDep
     tags=["readers"],
     responses=problems(422),
     guards=[requires("feed:read")],
+    dto=StrictJSON[wire.TokenRequest],
 )
 async def mint_token(
     data: JSONBody[wire.TokenRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
@@ -35,7 +37,7 @@ async def mint_token(
     expires or when the key that minted it is revoked.
     """
     longest = runtime.settings.reader_token_ttl_seconds
-    ttl = longest if data.ttl_seconds is None else data.ttl_seconds
+    ttl = longest if data.ttl_seconds is None else int(data.ttl_seconds)
     if ttl > longest:
         raise InvalidInput(
             f"ttl_seconds {ttl} is longer than this server allows ({longest}, "

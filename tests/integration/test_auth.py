@@ -229,6 +229,13 @@ async def test_token_lifetimes_are_bounded(client: AppClient) -> None:
     too_long = await client.post("/v1/tokens", json={"user_id": "dave", "ttl_seconds": longest + 1})
     assert too_long.status_code == 422
     assert "PAPERFEED_READER_TOKEN_TTL_SECONDS" in too_long.json()["detail"]
+    # 60.0 is the integer 60 to JSON Schema; a string, a fraction or a boolean is not one.
+    whole = await client.post("/v1/tokens", json={"user_id": "dave", "ttl_seconds": 60.0})
+    assert whole.status_code == 200, whole.text
+    for bad in ("60", 60.5, True):
+        refused = await client.post("/v1/tokens", json={"user_id": "dave", "ttl_seconds": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["errors"][0]["key"] == "ttl_seconds"
 
 
 async def test_a_reader_token_cannot_post_events_of_another_reader(catalogue: AppClient) -> None:

@@ -78,3 +78,15 @@ async def test_a_batch_with_no_valid_event_is_refused_and_writes_nothing(
     for bad in ({"events": []}, {"events": [event("y", "u", "rl-0")] * 1001}, {"evnts": []}, {}):
         assert (await catalogue.post("/v1/events", json=bad)).status_code == 400
     assert await stored_events(catalogue) == 0
+
+
+async def test_a_unix_timestamp_is_not_a_time(catalogue: AppClient) -> None:
+    # Decoding is strict: `occurred_at` is an RFC 3339 date-time, as the schema says.
+    unix = {**event("unix", "u1", "rl-0"), "occurred_at": 1_700_000_000}
+    response = await catalogue.post("/v1/events", json={"events": [unix]})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    [rejected] = response.json()["rejected"]
+    assert rejected["id"] == "unix"
+    assert "Expected `datetime`, got `int` - at `$.occurred_at`" in rejected["reason"]
+    assert await stored_events(catalogue) == 0

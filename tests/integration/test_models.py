@@ -77,7 +77,7 @@ async def test_activate_refuse_and_roll_back(
     await store.rollback_model()  # undo "corrupt"
     rolled = (await catalogue.post("/v1/admin/models/rollback")).json()  # undo "good"
     assert rolled["active"] == "heuristic-1"
-    assert (await catalogue.post("/v1/admin/models/rollback")).status_code == 422
+    assert (await catalogue.post("/v1/admin/models/rollback")).status_code == 409
 
 
 async def test_hot_swap_under_load_never_fails_a_request(

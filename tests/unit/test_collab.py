@@ -89,7 +89,6 @@ def test_ease_table_keeps_the_most_saved_papers_and_the_largest_weights() -> Non
     assert collab.ease_table(saves, 3.0, 2, max_items=0).nnz == 0
 
 
-
 def test_ease_table_can_keep_only_positive_weights() -> None:
     readers, papers = _library(1)
     keys, saves = collab.save_matrix(readers, papers)
@@ -102,6 +101,7 @@ def test_ease_table_can_keep_only_positive_weights() -> None:
         positive = np.flatnonzero(weights > 0)
         strongest = positive[np.argsort(-weights[positive])[:3]]
         assert np.flatnonzero(table[row]).tolist() == np.sort(strongest).tolist()
+
 
 def test_cosave_lists_count_readers_who_saved_both() -> None:
     keys, saves = collab.save_matrix(

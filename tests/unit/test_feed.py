@@ -1,3 +1,7 @@
+"""Serving a feed: what readers are told about why a paper is there (service.feed)."""
+
+from __future__ import annotations
+
 from typing import get_args
 
 from ranking.candidates import SOURCES
