@@ -244,7 +244,7 @@ class SimStats:
     unknown: int = 0  # shown papers missing from the world (catalogue mismatch)
     # model_version -> [impressions, clicks, saves]
     by_model: dict[str, list[int]] = field(default_factory=dict)
-    saves_by_reader: dict[str, int] = field(default_factory=dict)
+    saves_by_reader: dict[str, int] = field(default_factory=dict)  # reader id -> saves
 
     @property
     def save_rate(self) -> float:
