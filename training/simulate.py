@@ -231,6 +231,7 @@ class SimStats:
     unknown: int = 0  # shown papers missing from the world (catalogue mismatch)
     # model_version -> [impressions, clicks, saves]
     by_model: dict[str, list[int]] = field(default_factory=dict)
+    saves_by_reader: dict[str, int] = field(default_factory=dict)  # reader id -> saves
 
     @property
     def save_rate(self) -> float:
@@ -261,6 +262,8 @@ class SimStats:
             row = self.by_model.setdefault(version, [0, 0, 0])
             for i, n in enumerate(counts):
                 row[i] += n
+        for reader, n in other.saves_by_reader.items():
+            self.saves_by_reader[reader] = self.saves_by_reader.get(reader, 0) + n
 
     def summary(self) -> str:
         """A few readable lines: totals, then one line per model version."""
@@ -293,19 +296,25 @@ async def simulate(
     seed: int = 0,
     concurrency: int = 8,
     progress: bool = False,
+    streams: Sequence[int] | None = None,
 ) -> SimStats:
     """Run `sessions` rounds in which every reader fetches a feed and reacts to it.
 
     `client` must have the server's base_url. Random draws depend on (seed, session,
-    reader), not on the order in which concurrent requests finish; the feeds themselves
-    still depend on what other readers did before. RuntimeError on any non-2xx answer.
+    stream), where a reader's stream is its position in `readers` unless `streams` gives
+    one per reader; not on the order in which concurrent requests finish. The feeds
+    themselves still depend on what other readers did before. RuntimeError on any non-2xx
+    answer.
     """
     papers = {p.id: p for p in world.papers}
     stats = SimStats()
     gate = asyncio.Semaphore(concurrency)
+    keys = list(range(len(readers))) if streams is None else list(streams)
+    if len(keys) != len(readers):
+        raise ValueError(f"{len(keys)} streams for {len(readers)} readers")
 
     async def visit(session: int, index: int, reader: SimReader, bar: tqdm) -> None:
-        rng = np.random.default_rng([seed, session, index])
+        rng = np.random.default_rng([seed, session, keys[index]])
         async with gate:
             response = await client.get(f"/v1/users/{reader.id}/feed", params={"limit": feed_limit})
             feed = _check(response, f"feed of {reader.id}")
@@ -314,9 +323,9 @@ async def simulate(
                 await post_events(client, events)
         kinds = [e["type"] for e in events]
         stats.unknown += sum(1 for item in feed["items"] if item["paper_id"] not in papers)
-        stats.add(
-            feed["model_version"], len(feed["items"]), kinds.count("click"), kinds.count("save")
-        )
+        saves = kinds.count("save")
+        stats.add(feed["model_version"], len(feed["items"]), kinds.count("click"), saves)
+        stats.saves_by_reader[reader.id] = stats.saves_by_reader.get(reader.id, 0) + saves
         bar.update(1)
 
     with tqdm(
@@ -331,3 +340,117 @@ async def simulate(
                 # Surface the first failure itself (a RuntimeError with the server's answer).
                 raise failed.exceptions[0] from None
     return stats
+
+
+def paired_interval(
+    difference: np.ndarray,
+    rng: np.random.Generator,
+    level: float = 0.95,
+    resamples: int = 10_000,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval at `level` of the mean of per-pair differences (pairs
+    are resampled whole, so what the two readers of a pair share cancels)."""
+    d = np.asarray(difference, dtype=np.float64)
+    if len(d) < 2:
+        raise ValueError("a paired interval needs at least two pairs")
+    means = d[rng.integers(0, len(d), (resamples, len(d)))].mean(axis=1)
+    tail = (1.0 - level) / 2
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two arms' counts, and per reader pair the treatment reader's saves minus the control
+    reader's, with the 95% bootstrap interval of their mean."""
+
+    arms: tuple[str, str]  # control, treatment
+    control: SimStats
+    treatment: SimStats
+    difference: np.ndarray
+    low: float
+    high: float
+    control_first: np.ndarray  # sessions x pairs: which arm each pair visited first
+
+    @property
+    def mean(self) -> float:
+        return float(self.difference.mean())
+
+    @property
+    def t(self) -> float:
+        """Paired t statistic of the mean difference."""
+        se = float(self.difference.std(ddof=1)) / math.sqrt(len(self.difference))
+        return self.mean / se if se > 0 else math.copysign(math.inf, self.mean)
+
+    def summary(self) -> str:
+        control, treatment = self.arms
+        return (
+            f"saves per shown paper: {control} {self.control.save_rate:.4f}, "
+            f"{treatment} {self.treatment.save_rate:.4f}\n"
+            f"paired difference ({treatment} - {control}) in saves per reader: "
+            f"{self.mean:+.3f}, 95% CI [{self.low:+.3f}, {self.high:+.3f}] "
+            f"(bootstrap over {len(self.difference)} pairs), paired t = {self.t:.2f}"
+        )
+
+
+async def ab_test(
+    client: httpx.AsyncClient,
+    world: World,
+    arms: tuple[str, str],
+    panels: tuple[Sequence[SimReader], Sequence[SimReader]],
+    sessions: int,
+    *,
+    feed_limit: int = 10,
+    behaviour: Behaviour = Behaviour(),
+    seed: int = 0,
+    concurrency: int = 8,
+) -> PairedComparison:
+    """A/B test of two rankers (`arms`: control, treatment; versions or "heuristic") on
+    paired readers: reader i of each panel should share a hidden taste, and they share
+    random draws. The ranker is switched through the admin API, so `client` needs an admin
+    key; the last arm used stays active.
+
+    Readers of both arms change the catalogue statistics the other arm is ranked with, so
+    in every session each pair's order is a seeded coin flip: the control arm serves the
+    pairs drawn control-first, then the treatment arm serves every pair, then the control
+    arm the rest. RuntimeError if a feed comes from another ranker than the one activated.
+    """
+    control, treatment = panels
+    n = len(control)
+    if len(treatment) != n or n < 2:
+        raise ValueError(f"panels of {n} and {len(treatment)} readers: need equal, >= 2")
+    order = np.random.default_rng([seed, 3])
+    stats = (SimStats(), SimStats())
+    control_first = order.random((sessions, n)) < 0.5
+    for session, first in enumerate(control_first):
+        phases = ((0, first), (1, np.ones(n, dtype=bool)), (0, ~first))
+        for arm, chosen in ((a, [int(i) for i in np.flatnonzero(m)]) for a, m in phases):
+            if not chosen:
+                continue
+            name = arms[arm]
+            active = _check(
+                await client.post(f"/v1/admin/models/{name}/activate"), f"activate {name}"
+            )["active"]
+            run = await simulate(
+                client,
+                world,
+                [panels[arm][i] for i in chosen],
+                1,
+                feed_limit=feed_limit,
+                behaviour=behaviour,
+                seed=seed,
+                concurrency=concurrency,
+                streams=[session * n + i for i in chosen],  # shared by the pair
+            )
+            if set(run.by_model) != {active}:
+                raise RuntimeError(f"arm {name} ({active}) was served by {sorted(run.by_model)}")
+            stats[arm].merge(run)
+    difference = np.array(
+        [
+            stats[1].saves_by_reader.get(t.id, 0) - stats[0].saves_by_reader.get(c.id, 0)
+            for c, t in zip(control, treatment, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    low, high = paired_interval(difference, np.random.default_rng([seed, 4]))
+    return PairedComparison(arms, stats[0], stats[1], difference, low, high, control_first)

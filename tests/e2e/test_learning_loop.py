@@ -12,14 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 from msgspec.structs import replace
 
 from ranking.embedder import Embedder
 from service.records import catalogue_rows, parse_record, read_records
 from service.settings import Settings
 from tests.support import AppClient, running_app, wait_indexed
-from training.simulate import SimStats, World, make_readers, simulate
+from training.simulate import World, ab_test, make_readers, simulate
 
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 CATALOGUE = Path(__file__).resolve().parents[2] / "examples" / "papers.jsonl"
@@ -95,37 +94,26 @@ async def test_trained_ranker_beats_the_heuristic_on_fresh_readers(
             await asyncio.sleep(0.1)
         assert await served_version(client) == version
 
-        # 4. Fresh readers, paired: reader i of each arm has the same hidden taste. The arms
-        # alternate session by session so both see the same catalogue statistics.
-        arms = {"heuristic": "evh", version: "evl"}
-        stats = {name: SimStats() for name in arms}
-        panel = {
-            prefix: make_readers(world, EVAL_READERS, seed=2, prefix=prefix)
-            for prefix in arms.values()
-        }
-        for session in range(SESSIONS):
-            for name, prefix in arms.items():
-                assert (await client.post(f"/v1/admin/models/{name}/activate")).status_code == 200
-                run = await simulate(client, world, panel[prefix], 1, seed=100 + session)
-                assert set(run.by_model) == {"heuristic-1" if name == "heuristic" else version}
-                stats[name].merge(run)
-
-        saves = await client.fetchval(
+        # 4. Fresh readers, paired: reader i of each arm has the same hidden taste and the
+        # same random draws. Each visit's order of the pair's arms is a seeded coin flip, so
+        # neither arm is always ranked with statistics holding the other's saves of that visit.
+        panels = (
+            make_readers(world, EVAL_READERS, seed=2, prefix="evh"),
+            make_readers(world, EVAL_READERS, seed=2, prefix="evl"),
+        )
+        ab = await ab_test(client, world, ("heuristic", version), panels, SESSIONS, seed=100)
+        print(ab.summary())
+        assert ab.control_first.shape == (SESSIONS, EVAL_READERS)
+        assert all(0.4 < share < 0.6 for share in ab.control_first.mean(axis=1))
+        assert set(ab.control.by_model) == {"heuristic-1"}
+        assert set(ab.treatment.by_model) == {version}
+        assert ab.treatment.impressions == ab.control.impressions == EVAL_READERS * SESSIONS * 10
+        # The per-reader counts are the saves the server stored.
+        stored = await client.fetchval(
             "SELECT json_object_agg(user_id, n) FROM (SELECT user_id, count(*) AS n FROM events "
             "WHERE type = 'save' AND (user_id LIKE 'evh-%' OR user_id LIKE 'evl-%') GROUP BY user_id) s"
         )
-        per_reader = json.loads(saves)
-        diff = np.array(
-            [
-                per_reader.get(f"evl-{i}", 0) - per_reader.get(f"evh-{i}", 0)
-                for i in range(EVAL_READERS)
-            ]
-        )
-        t = diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff)))
-        heuristic, model = stats["heuristic"], stats[version]
-        print(
-            f"save rate: heuristic {heuristic.save_rate:.4f}, {version} {model.save_rate:.4f}; paired t = {t:.2f}"
-        )
-        assert model.impressions == heuristic.impressions == EVAL_READERS * SESSIONS * 10
-        assert model.save_rate > heuristic.save_rate
-        assert t > 2.33  # one-sided p < 0.01 over 300 paired readers
+        saved = {**ab.control.saves_by_reader, **ab.treatment.saves_by_reader}
+        assert json.loads(stored) == {reader: n for reader, n in saved.items() if n}
+        assert ab.treatment.save_rate > ab.control.save_rate
+        assert ab.low > 0  # the 95% interval of the paired difference lies above zero

@@ -18,6 +18,7 @@ from training.simulate import (
     choose_events,
     click_probability,
     make_readers,
+    paired_interval,
     post_events,
     save_probability,
     simulate,
@@ -57,6 +58,21 @@ def test_readers_are_seeded_and_prefer_few_topics() -> None:
     # Concentrated: on average the top two topics hold most of the mass.
     top_two = np.mean([np.sort(r.preference)[-2:].sum() for r in readers])
     assert top_two > 0.7
+
+
+def test_the_paired_interval_covers_the_mean_difference_and_narrows_with_more_pairs() -> None:
+    rng = np.random.default_rng(0)
+    few = 0.5 + rng.standard_normal(50)
+    many = 0.5 + rng.standard_normal(2000)
+    low, high = paired_interval(few, np.random.default_rng(1))
+    assert low < few.mean() < high
+    # About 1.96 standard errors either side of the mean.
+    se = few.std(ddof=1) / np.sqrt(len(few))
+    assert abs((high - low) / (2 * se) - 1.96) < 0.2
+    low_many, high_many = paired_interval(many, np.random.default_rng(1))
+    assert low_many < 0.5 < high_many and low_many > 0
+    assert high_many - low_many < (high - low) / 4
+    assert paired_interval(few, np.random.default_rng(1)) == (low, high)
 
 
 def catalogue_papers(path: Path) -> list[dict[str, str]]:
