@@ -52,25 +52,36 @@ class ModelWatcher:
     A model that fails to load is logged once and skipped: the current ranker keeps serving.
     """
 
-    def __init__(self, store: Store, swap: Callable[[Ranker], None], poll_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        swap: Callable[[Ranker], None],
+        poll_seconds: float,
+        load: Callable[[Activation | None], Ranker] = ranker_for,
+    ) -> None:
         self.store = store
         self.swap = swap
         self.poll_seconds = poll_seconds
+        self.load = load
         self._seen: int | None = -1  # activation id last acted on (None: no activation)
+        # One check at a time: the poll and an activation request may both check, and a
+        # slow load finishing after a newer one must not swap an older ranker back in.
+        self._lock = asyncio.Lock()
 
     async def check(self) -> None:
-        active = await self.store.active_model()
-        key = active.id if active else None
-        if key == self._seen:
-            return
-        self._seen = key
-        try:
-            ranker = await asyncio.to_thread(ranker_for, active)
-        except ArtifactError as exc:
-            log.error("keeping the current ranker: %s", exc)
-            return
-        self.swap(ranker)
-        log.info("now ranking with %s", ranker.version)
+        async with self._lock:
+            active = await self.store.active_model()
+            key = active.id if active else None
+            if key == self._seen:
+                return
+            self._seen = key
+            try:
+                ranker = await asyncio.to_thread(self.load, active)
+            except ArtifactError as exc:
+                log.error("keeping the current ranker: %s", exc)
+                return
+            self.swap(ranker)
+            log.info("now ranking with %s", ranker.version)
 
     async def run(self) -> None:
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 
 from ranking.artifacts import write_artifact
 from ranking.features import NAMES
-from storage.store import Store
+from ranking.model import Ranker
+from storage import registry
+from storage.store import Activation, Store
 from tests.support import AppClient, rows_for
 from training.dataset import from_rows
 from training.train import TrainConfig, fit
@@ -125,3 +128,29 @@ async def test_hot_swap_under_load_never_fails_a_request(
         [version for _, version, _ in responses],
     )
     assert agreeing == len(responses)
+
+
+async def test_a_slow_load_never_swaps_an_older_model_back_in(
+    catalogue: AppClient, store: Store, tmp_path: Path
+) -> None:
+    # The watcher's poll loads model "slow" (its load blocks until released); meanwhile an
+    # activation of the heuristic checks too. The older load must not win.
+    await register(store, tmp_path, "slow")
+    release = threading.Event()
+
+    def load(active: Activation | None) -> Ranker:
+        if active is not None and active.version == "slow":
+            release.wait(10)
+        return registry.ranker_for(active)
+
+    served: list[str] = []
+    watcher = registry.ModelWatcher(store, lambda r: served.append(r.version), 60, load)
+    await registry.activate(store, "slow", "test")
+    poll = asyncio.create_task(watcher.check())
+    await asyncio.sleep(0.2)  # the poll is now inside the slow load
+    await registry.activate(store, "heuristic", "test")
+    request = asyncio.create_task(watcher.check())
+    await asyncio.sleep(0.2)
+    release.set()
+    await asyncio.gather(poll, request)
+    assert served == ["slow", "heuristic-1"]
