@@ -30,7 +30,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from ranking.errors import Forbidden, InvalidInput, Unauthorized
 from service.wire import SCOPES, Scope
-from storage.store import KeyRecord, Store
+from storage.rows import KeyRecord
+from storage.store import Store
 
 KEY_PREFIX = "pf_"
 _KEY = re.compile(r"pf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")

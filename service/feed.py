@@ -13,7 +13,7 @@ from ranking import features, pipeline
 from service import wire
 from service.runtime import Runtime
 from storage.feeds import paper_facts, plan_feed, read_inputs
-from storage.store import Impression
+from storage.rows import Impression
 
 # The candidate sources as readers see them: every collaborative model is "collaborative".
 REASONS = {"related": "collaborative", "factors": "collaborative", "ease": "collaborative"}

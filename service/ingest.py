@@ -8,7 +8,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from service.records import parse_record, read_records
-from storage.store import PaperRow, Store
+from storage.rows import PaperRow
+from storage.store import Store
 
 BATCH = 500
 

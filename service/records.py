@@ -15,7 +15,7 @@ import msgspec
 
 from ranking.embedder import content_hash
 from service import wire
-from storage.store import PaperRow
+from storage.rows import PaperRow
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -12,7 +12,8 @@ from ranking import features, pipeline
 from ranking.index import VectorIndex
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats
-from storage.store import HistoryRow, PaperMeta, Store
+from storage.rows import HistoryRow, PaperMeta
+from storage.store import Store
 
 HISTORY_EVENTS = 1000
 FRESH_CANDIDATES = 100

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ranking.errors import ArtifactError, Conflict, InvalidInput, NotFound
 from ranking.model import HeuristicRanker, Ranker, load_ranker
-from storage.store import Activation, Store
+from storage.rows import Activation
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from service.app import create_app
 from service.auth import create_key
 from service.runtime import Runtime
 from service.settings import Settings
-from storage.store import LabelledImpression, Store
+from storage.rows import LabelledImpression
+from storage.store import Store
 from training.evaluate import EvalConfig
 from training.loaders import Catalogue, EmbeddingCache, Interactions
 from training.protocol import EvalContext

@@ -15,7 +15,8 @@ from itertools import accumulate, pairwise
 import numpy as np
 
 from ranking.features import NAMES
-from storage.store import LabelledImpression, Store
+from storage.rows import LabelledImpression
+from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

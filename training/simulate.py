@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ranking.embedder import Embedder, paper_text
-from storage.store import PaperRow
+from storage.rows import PaperRow
 
 # Event ids are 1-128 characters (service.wire.ID_PATTERN).
 _MAX_ID = 128

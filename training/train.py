@@ -26,7 +26,8 @@ from ranking.errors import ArtifactError, TrainingError
 from ranking.features import NAMES, names_hash
 from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from storage import registry
-from storage.store import Activation, Store
+from storage.rows import Activation
+from storage.store import Store
 from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
 from training.gate import RULE, Verdict, compare_rankers, judge
 from training.lambdarank import LambdaRankParams

@@ -17,7 +17,7 @@ from service.records import to_utc
 from service.routes.body import StrictJSON
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
-from storage.store import EventRow
+from storage.rows import EventRow
 
 
 class _Keys(msgspec.Struct):

@@ -18,7 +18,7 @@ from service.routes.body import StrictJSON
 from service.routes.params import Limit, PaperPath, limit_or_default
 from service.routes.problems import problems
 from service.runtime import Runtime, RuntimeDep
-from storage.store import PaperRow, StoredPaper
+from storage.rows import PaperRow, StoredPaper
 
 # The shared catalogue: API keys with feed:read, and any reader token.
 CATALOGUE = requires("feed:read", readers="any")

@@ -13,7 +13,8 @@ from ranking.artifacts import write_artifact
 from ranking.features import NAMES
 from ranking.model import Ranker
 from storage import registry
-from storage.store import Activation, Store
+from storage.rows import Activation
+from storage.store import Store
 from tests.support import AppClient, rows_for
 from training.dataset import from_rows
 from training.train import TrainConfig, fit

@@ -16,7 +16,8 @@ from ranking.errors import ArtifactError, TrainingError
 from ranking.features import NAMES
 from ranking.model import LightGBMRanker, load_ranker
 from storage.database import migrate
-from storage.store import EventRow, Impression, LabelledImpression, PaperRow, Store
+from storage.rows import EventRow, Impression, LabelledImpression, PaperRow
+from storage.store import Store
 from tests.support import HEURISTIC, rows_for, side_store
 from training.dataset import from_rows
 from training.gate import compare_rankers
