@@ -37,7 +37,7 @@ def database_url(configured: str | None, data_dir: Path) -> str:
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every file in `service/migrations`, in order."""
+    """(version, name, sql) of every file in `storage/migrations`, in order."""
     found = []
     for entry in files("storage").joinpath("migrations").iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
