@@ -27,7 +27,7 @@ def reasons(sources: list[str]) -> list[str]:
 async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
     now = datetime.now(UTC)
-    inputs = await read_inputs(rt.store, rt.settings.resting(), user_id)
+    inputs = await read_inputs(rt.store, rt.resting, user_id)
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])

@@ -23,6 +23,7 @@ from service.auth import TOKEN_SECRET_NAME
 from service.settings import Settings
 from service.worker import EmbeddingWorker, load_embedder
 from storage.database import database_url, migrate
+from storage.feeds import Resting
 from storage.registry import ModelWatcher
 from storage.store import Store
 
@@ -49,6 +50,13 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
     draining: bool = False
+
+    @property
+    def resting(self) -> Resting:
+        """When a paper shown often to a reader rests from their feed (settings)."""
+        return Resting(
+            self.settings.impression_window_days, self.settings.max_impressions_per_paper
+        )
 
     def swap_ranker(self, ranker: Ranker) -> None:
         self.ranker = ranker

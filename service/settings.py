@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from ranking.errors import SettingsError
-from storage.feeds import Resting
 
 PREFIX = "PAPERFEED_"
 
@@ -63,9 +62,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # On SIGTERM, seconds to keep serving (with /ready answering 503) before shutting down.
     shutdown_grace_seconds: float = 2.0
     log_level: str = "info"
-
-    def resting(self) -> Resting:
-        return Resting(self.impression_window_days, self.max_impressions_per_paper)
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"

@@ -8,15 +8,12 @@ import numpy as np
 import pytest
 
 from ranking.errors import ReplayError
-from service.settings import Settings
 from storage.store import Store
 from tests.support import AppClient, event, runtime_of
 from training.replay import replay_features
 
 
-async def test_logged_features_equal_offline_recomputation(
-    catalogue: AppClient, settings: Settings
-) -> None:
+async def test_logged_features_equal_offline_recomputation(catalogue: AppClient) -> None:
     # A reader with history, others whose saves make co-save and popularity signals.
     events = [
         event("r1", "reader", "rl-0", "save"),
@@ -45,7 +42,7 @@ async def test_logged_features_equal_offline_recomputation(
         logged = await store.feed_record(uuid.UUID(served["request_id"]))
         assert logged is not None and len(logged.features) == 8
         replayed = await replay_features(
-            store, settings.resting(), runtime.index, runtime.stats, uuid.UUID(served["request_id"])
+            store, runtime.resting, runtime.index, runtime.stats, uuid.UUID(served["request_id"])
         )
         for paper_id, row in logged.features.items():
             np.testing.assert_array_equal(np.asarray(row, dtype=np.float32), replayed[paper_id])
@@ -57,7 +54,7 @@ async def test_logged_features_equal_offline_recomputation(
         with pytest.raises(ReplayError, match="statistics"):
             await replay_features(
                 store,
-                settings.resting(),
+                runtime.resting,
                 runtime.index,
                 runtime.stats,
                 uuid.UUID(served["request_id"]),
