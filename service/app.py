@@ -37,6 +37,8 @@ from ranking.errors import (
 )
 from service import runtime as runtime_module
 from service.auth import AuthenticationMiddleware, rate_limit_id
+from service.logs import RequestContext
+from service.metrics import request_metrics
 from service.routes import HANDLERS
 from service.routes.body import document as document_bodies
 from service.runtime import Runtime
@@ -156,7 +158,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         **{exc: _database_down for exc in DATABASE_DOWN},
         Exception: _unexpected,
     }
-    middleware: list[Any] = []
+    # First: requests shed, refused or answered are all timed (service/metrics.py).
+    middleware: list[Any] = [request_metrics()]
     if settings.max_concurrent_requests > 0:
         limit_in_flight = settings.max_concurrent_requests
         middleware.append(lambda app: LoadShedder(app, limit_in_flight))
@@ -180,6 +183,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             ProblemDetailsPlugin(ProblemDetailsConfig(exception_to_problem_detail_map=problem_map))
         ],
         request_max_body_size=settings.max_body_bytes,
+        # Logging is configured once per process (service/logs.py), not by each app.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="paperfeed",
             version="0.1.0",
@@ -199,6 +204,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         ),
     )
     document_bodies(app)
+    # Around everything, 404s included: the request id, its log context, the access log.
+    app.asgi_handler = RequestContext(app.asgi_handler)
     _document_token_lifetime(app, settings.reader_token_ttl_seconds)
     allowed.update(
         (route.path_format, ", ".join(sorted(route.methods)))

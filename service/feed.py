@@ -10,7 +10,7 @@ from typing import cast
 import numpy as np
 
 from ranking import features, pipeline
-from service import wire
+from service import metrics, wire
 from service.runtime import Runtime
 from storage.feeds import paper_facts, plan_feed, read_inputs
 from storage.rows import Impression
@@ -72,4 +72,5 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
         len(plan.candidates),
         impressions,
     )
+    metrics.FEEDS.labels(ranker.version).inc()
     return wire.Feed(request_id=request_id, model_version=ranker.version, items=items)

@@ -19,6 +19,7 @@ from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_STATS, CatalogueStats
+from service import metrics
 from service.auth import TOKEN_SECRET_NAME
 from service.settings import Settings
 from service.worker import EmbeddingWorker, load_embedder
@@ -60,6 +61,13 @@ class Runtime:
 
     def swap_ranker(self, ranker: Ranker) -> None:
         self.ranker = ranker
+        self.observe()
+
+    def observe(self) -> None:
+        """Set this process's gauges: ranker, statistics, index and pool (service.metrics)."""
+        metrics.observe_process(
+            self.ranker.version, self.stats.version, len(self.index), self.store.pool
+        )
 
     async def refresh_stats(self, refit: bool = False) -> CatalogueStats:
         """Recompute the catalogue statistics snapshot and swap it in; refit the
@@ -81,9 +89,13 @@ class Runtime:
             params,
             keep,
         )
+        took = time.monotonic() - started
+        metrics.STATS_REFRESH.observe(took)
         if refit:
             self.models_fitted_at = started
-            log.info("collaborative models refitted in %.1f s", time.monotonic() - started)
+            metrics.COLLAB_FIT.observe(took)
+            log.info("collaborative models refitted in %.1f s", took)
+        self.observe()
         return self.stats
 
     async def refresh_stats_forever(self) -> None:

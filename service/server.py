@@ -10,6 +10,7 @@ from types import FrameType
 import uvicorn
 from litestar import Litestar
 
+from service.logs import logging_config
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,13 @@ class DrainingServer(uvicorn.Server):
 def serve(app: Litestar, settings: Settings) -> None:
     """Serve until SIGTERM (drained, exit code 0) or Ctrl-C."""
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # uvicorn applies this in every process it starts; the app writes the access log.
+        log_config=logging_config(settings),
+        access_log=False,
     )
     # uvicorn re-raises the signal it stopped for once it is done; exit 0 then.
     signal.signal(signal.SIGTERM, _exit_zero)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # On SIGTERM, seconds to keep serving (with /ready answering 503) before shutting down.
     shutdown_grace_seconds: float = 2.0
     log_level: str = "info"
+    # Log lines as readable text, or one JSON object a line ("json") for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    # One log line per HTTP request: method, path, status, duration and request id.
+    access_log: bool = True
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
@@ -106,3 +110,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         field = str(exc).rsplit("`$.", 1)[-1].rstrip("`")
         hint = f" ({env_name(field)})" if field and field != str(exc) else ""
         raise SettingsError(f"invalid configuration{hint}: {exc}") from exc
+
+
+def prometheus_multiproc_dir() -> str | None:
+    """prometheus_client's own `PROMETHEUS_MULTIPROC_DIR`: set, metrics are shared through
+    files there by every server process (PAPERFEED_WORKERS > 1); see the README."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from ranking.errors import Forbidden, InvalidInput
-from service import wire
+from service import metrics, wire
 from service.auth import principal_of, requires
 from service.records import to_utc
 from service.routes.body import StrictJSON
@@ -123,6 +123,9 @@ async def record_events(
             wire.Rejection(positions[j], rows[j].event_id, f"unknown paper_id {paper_id!r}")
         )
     valid = len(rows) - len(unknown)
+    metrics.EVENTS.labels("accepted").inc(stored)
+    metrics.EVENTS.labels("duplicate").inc(valid - stored + repeats)
+    metrics.EVENTS.labels("rejected").inc(len(rejected))
     if valid == 0 and repeats == 0:
         raise InvalidInput(
             "no event in the batch was valid", extra={"rejected": sorted(rejected, key=_index)}
