@@ -42,8 +42,11 @@ def create_key(env: dict[str, str], *scopes: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def start(args: list[str], env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([PAPERFEED, *args], env=env, stdout=log, stderr=log)
+def start(
+    args: list[str], env: dict[str, str], log: IO[str], errors: IO[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`paperfeed ARGS` in the background; stdout and stderr to `log`, or stderr to `errors`."""
+    return subprocess.Popen([PAPERFEED, *args], env=env, stdout=log, stderr=errors or log)
 
 
 async def wait_ready(
