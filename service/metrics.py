@@ -12,12 +12,15 @@ so they live at module level, as Litestar's do. Gauges say how to combine proces
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.types import ASGIApp
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
+
+from service.settings import prometheus_multiproc_dir
 
 PREFIX = "paperfeed"
 
@@ -131,3 +134,11 @@ def stats_timestamp(version: str) -> float | None:
     except ValueError:  # the empty snapshot before the first refresh
         return None
     return when.replace(tzinfo=UTC).timestamp()
+
+
+def process_stopped() -> None:
+    """With `PROMETHEUS_MULTIPROC_DIR`, drop this process's live gauges from the shared
+    files, so a scrape stops reporting a process that has gone (its counters stay)."""
+    folder = prometheus_multiproc_dir()
+    if folder:
+        multiprocess.mark_process_dead(os.getpid(), folder)  # type: ignore[no-untyped-call]

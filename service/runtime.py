@@ -158,3 +158,4 @@ async def stop(runtime: Runtime) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await runtime.store.close()
+    metrics.process_stopped()

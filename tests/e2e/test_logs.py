@@ -1,5 +1,6 @@
 """`paperfeed serve` with PAPERFEED_LOG_FORMAT=json: every line on stderr is a JSON object,
-and every line written while a request is handled carries that request's id."""
+and every line written while a request is handled carries that request's id. The same server
+runs with PROMETHEUS_MULTIPROC_DIR, as several processes on one port would."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.auth import create_key
 from storage.database import migrate
@@ -28,6 +30,10 @@ async def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path)
         log_format="json",
         shutdown_grace_seconds="0",
     )
+    # prometheus_client's multiprocess mode, as for several server processes on one port.
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
     stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
     # The log is stderr; stdout has the command's own banner.
     with stdout.open("w") as out, stderr.open("w") as err:
@@ -47,6 +53,8 @@ async def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path)
             assert feed.status_code == 200
             missing = await client.get("/nowhere")
             made = missing.headers["x-request-id"]
+            scraped = await client.get("/metrics")
+            assert scraped.status_code == 200
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -74,3 +82,18 @@ async def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path)
     assert [r["status"] for r in by_request[made]] == [404]
     # Lines outside any request (startup, the model watcher, shutdown) carry no id.
     assert any(r["logger"].startswith("uvicorn") for r in by_request[""])
+
+    # The scrape read the metrics from the shared folder: the feed under its model version,
+    # this process's gauges under its pid. Once it stopped, its live gauges were dropped.
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(scraped.text)
+        for s in family.samples
+    }
+    version = feed.json()["model_version"]
+    served = ("paperfeed_feeds_served_total", frozenset({("model_version", version)}))
+    assert samples[served] == 1
+    active = ("paperfeed_model_active", frozenset({("version", version), ("pid", str(server.pid))}))
+    assert samples[active] == 1
+    assert not list(shared.glob(f"gauge_live*_{server.pid}.db"))
+    assert list(shared.glob("counter_*.db"))
