@@ -51,6 +51,7 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/admin/models/heuristic/activate", "admin", "none"),
     Endpoint("POST", "/v1/admin/models/rollback", "admin", "none"),
     Endpoint("POST", "/v1/admin/stats/refresh", "admin", "none"),
+    Endpoint("GET", "/metrics", "admin", "none"),
     Endpoint("GET", "/v1/users/alice/export", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice", "admin", "own"),
 ]
