@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
+import sys
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, cast
@@ -80,6 +81,18 @@ class Formatter(structlog.stdlib.ProcessorFormatter):
         )
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes, not when logging was set up
+    (click's test runner swaps it for the length of one command)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+
 def logging_config(settings: Settings) -> dict[str, Any]:
     """The `logging.config.dictConfig` for these settings (also handed to uvicorn)."""
     level = settings.log_level.upper()
@@ -89,13 +102,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "formatters": {
             "paperfeed": {"()": f"{__name__}.Formatter", "json": settings.log_format == "json"}
         },
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "paperfeed",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"class": f"{__name__}.StderrHandler", "formatter": "paperfeed"}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             # uvicorn's own loggers go through the root handler like everything else; its
