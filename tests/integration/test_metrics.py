@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.settings import Settings
@@ -80,8 +83,12 @@ async def test_a_scrape_counts_requests_feeds_and_events(
     assert value(after, "paperfeed_model_active", version=version) == 1
     assert value(after, "paperfeed_db_pool_connections", state="max") == settings.db_pool_size
     assert 1 <= value(after, "paperfeed_db_pool_connections", state="open") <= settings.db_pool_size
-    stats = runtime_of(catalogue).stats
-    assert value(after, "paperfeed_stats_snapshot_timestamp_seconds") > 0, stats.version
+    # The statistics version in use, as a time (refreshes are 30 s apart; the test takes 1 s).
+    stats_version = runtime_of(catalogue).stats.version
+    stamp = (
+        datetime.strptime(stats_version, "stats-%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC).timestamp()
+    )
+    assert value(after, "paperfeed_stats_snapshot_timestamp_seconds") == pytest.approx(stamp)
     # The statistics refresh at start (a refit) was timed.
     assert value(after, "paperfeed_stats_refresh_seconds_count") >= 1
     assert value(after, "paperfeed_collab_fit_seconds_count") >= 1
