@@ -37,7 +37,7 @@ from ranking.errors import (
 )
 from service import runtime as runtime_module
 from service.auth import AuthenticationMiddleware, rate_limit_id
-from service.routes import HANDLERS
+from service.routes import HANDLERS, demo
 from service.routes.body import document as document_bodies
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -137,8 +137,15 @@ def provide_runtime(state: State) -> Runtime:
     return runtime
 
 
-def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Litestar:
-    """The app. `embedder` lets tests share one loaded model between apps."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    demo_key_id: str | None = None,
+) -> Litestar:
+    """The app. `embedder` lets tests share one loaded model between apps. `demo_key_id`
+    (`paperfeed serve --demo-key`) adds the demo routes, which mint reader tokens under
+    that key for the reader page (`service.routes.demo`)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -171,7 +178,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         middleware.append(limit.middleware)
     allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, *(demo.HANDLERS if demo_key_id else [])],
         before_send=[_allow_every_method(allowed)],
         middleware=middleware,
         lifespan=[lifespan],
@@ -198,6 +205,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             security=[{"bearer": []}],
         ),
     )
+    app.state.demo_key_id = demo_key_id
     document_bodies(app)
     _document_token_lifetime(app, settings.reader_token_ttl_seconds)
     allowed.update(

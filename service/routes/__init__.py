@@ -2,7 +2,7 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, models, papers, stats, system, users
+from service.routes import events, feeds, metrics, models, papers, stats, system, users, web
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
@@ -12,4 +12,6 @@ HANDLERS: list[ControllerRouterHandler] = [
     *stats.HANDLERS,
     *users.HANDLERS,
     *system.HANDLERS,
+    *metrics.HANDLERS,
+    *web.HANDLERS,
 ]
