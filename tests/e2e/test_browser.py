@@ -145,6 +145,13 @@ async def shown(page: Any) -> list[str]:
     return ids
 
 
+async def view(page: Any, title: str) -> list[str]:
+    """The papers of the view called `title`, once loaded."""
+    await page.locator("#view-title", has_text=title).wait_for()
+    await page.locator("#papers:not([aria-busy])").wait_for()
+    return await shown(page)
+
+
 def card(page: Any, paper_id: str) -> Any:
     return page.locator(f'#papers > li.card[data-paper="{paper_id}"]')
 
@@ -206,6 +213,13 @@ async def test_reader_saves_and_dismisses_and_the_feed_follows(
     why = await card(page, after[0]).locator(".why").inner_text()
     assert "Similar to “Predicting protein structure" in why or "Protein language" in why
     await screenshots(page, "reader")
+
+    # Search (by keyboard) and trending: lists of the catalogue, no feed to credit.
+    await page.get_by_label("Search papers").fill("simulating how proteins fold")
+    await page.keyboard.press("Enter")
+    assert (await view(page, "Search: simulating how proteins fold"))[0] == "proteins-3"
+    await page.get_by_role("button", name="Trending").click()
+    assert set((await view(page, "Trending this week"))[:2]) == {"proteins-0", "proteins-1"}
 
     # The database holds exactly those events, once each, with the first feed's id.
     rows = await client.fetchval(
