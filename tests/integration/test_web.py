@@ -17,7 +17,15 @@ async def test_pages_and_assets_need_no_key_and_load_nothing_from_elsewhere(
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "connect-src 'self'" in policy
         assert "http" not in page.text.replace('href="/', "")  # no absolute URLs
-    for asset in ("reader.js", "console.js", "api.js", "chart.js", "style.css"):
+    for asset in (
+        "reader.js",
+        "cards.js",
+        "events.js",
+        "console.js",
+        "api.js",
+        "chart.js",
+        "style.css",
+    ):
         response = await client.get(f"/static/{asset}")
         assert response.status_code == 200, asset
         text = response.text.replace("http://www.w3.org/2000/svg", "")  # a name, not a place
