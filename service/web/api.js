@@ -40,6 +40,7 @@ export function client(credential) {
   return {
     get: (path, params, options) => call("GET", path, { ...options, params }),
     post: (path, body, options) => call("POST", path, { ...options, body }),
+    put: (path, body, options) => call("PUT", path, { ...options, body }),
   };
 }
 
