@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install browser run test lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,22 @@ install: $(STAMP)
 run: install
 	$(BIN)/paperfeed serve --ingest examples/papers.jsonl --demo-key
 
+## Debian's Chromium for the browser tests (tests/e2e/test_browser.py), installed with
+## apt-get when missing and this is root; otherwise those tests skip and say why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "$(CHROMIUM) is missing and cannot be installed here (needs root and apt-get):" \
+			"the browser tests will skip"; \
+	fi
+
 ## Lint, type-check and run the whole test suite.
-test: install lint
+test: install browser lint
 	$(BIN)/pytest -q
 
 lint: install

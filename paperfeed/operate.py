@@ -42,16 +42,18 @@ def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: 
     settings = command_settings(host=host, port=port)
     if catalogue is not None:
         _ingest(settings, catalogue)
-    key = ""
+    key = key_id = ""
     if demo_key:
 
-        async def job(store: Store) -> str:
+        async def job(store: Store) -> tuple[str, str]:
             await store.revoke_keys_named(DEMO_KEY_NAME)
-            return (await create_key(store, DEMO_KEY_NAME, ["admin"]))[1]
+            record, secret = await create_key(store, DEMO_KEY_NAME, ["admin"])
+            return record.key_id, secret
 
-        key = asyncio.run(with_store(settings, job))
-    app = create_app(settings)
-    click.echo(f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs)")
+        key_id, key = asyncio.run(with_store(settings, job))
+    app = create_app(settings, demo_key_id=key_id or None)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"paperfeed on {base}  (reader page: /, console: /console, API docs: /docs)")
     if key:
         click.echo(
             f"demo API key (admin; replaced at the next start with --demo-key):\n  {key}\n"

@@ -88,3 +88,22 @@ def read_artifact(path: Path, feature_names: Sequence[str] = NAMES) -> tuple[str
             f"missing here: {extra or 'none'}, new here: {missing or 'none'}); retrain it"
         )
     return model_bytes.decode(), manifest
+
+
+REPORT_FILE = "report.md"
+
+
+def read_report(path: Path) -> tuple[dict[str, Any], str | None, dict[str, bytes]]:
+    """(manifest, report.md text, PNG plots by file name) of an artifact, for display.
+
+    Not checked like `read_artifact`: a report is shown even for a model that would be
+    refused. Missing pieces come back empty; an unreadable folder raises ArtifactError.
+    """
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text())
+        report = path / REPORT_FILE
+        text = report.read_text() if report.is_file() else None
+        plots = {p.name: p.read_bytes() for p in sorted(path.glob("*.png"))}
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read the report of model artifact {path}: {exc}") from exc
+    return (manifest if isinstance(manifest, dict) else {}), text, plots

@@ -39,7 +39,7 @@ from service import runtime as runtime_module
 from service.auth import AuthenticationMiddleware, rate_limit_id
 from service.logs import RequestContext
 from service.metrics import request_metrics
-from service.routes import HANDLERS
+from service.routes import HANDLERS, demo
 from service.routes.body import document as document_bodies
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -139,8 +139,15 @@ def provide_runtime(state: State) -> Runtime:
     return runtime
 
 
-def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> Litestar:
-    """The app. `embedder` lets tests share one loaded model between apps."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    demo_key_id: str | None = None,
+) -> Litestar:
+    """The app. `embedder` lets tests share one loaded model between apps. `demo_key_id`
+    (`paperfeed serve --demo-key`) adds the demo routes, which mint reader tokens under
+    that key for the reader page (`service.routes.demo`)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -174,7 +181,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         middleware.append(limit.middleware)
     allowed: dict[str, str] = {}  # filled below, once the routes exist
     app = Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, *(demo.HANDLERS if demo_key_id else [])],
         before_send=[_allow_every_method(allowed)],
         middleware=middleware,
         lifespan=[lifespan],
@@ -203,6 +210,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             security=[{"bearer": []}],
         ),
     )
+    app.state.demo_key_id = demo_key_id
     document_bodies(app)
     # Around everything, 404s included: the request id, its log context, the access log.
     app.asgi_handler = RequestContext(app.asgi_handler)

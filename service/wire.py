@@ -190,6 +190,9 @@ class ModelInfo(Struct):
     created_at: datetime
     active: bool
     metrics: dict[str, Any]
+    # The manifest's "data" section: the feeds it was trained, selected and compared on
+    # (first_served, last_served, train_groups, ...); empty when unknown.
+    data_window: dict[str, Any] = {}
 
 
 class StatsSnapshot(Struct):
@@ -202,6 +205,69 @@ class ModelList(Struct):
     # The version ranking feeds now ("heuristic-1" when no model is active).
     active: str
     models: list[ModelInfo]
+
+
+class Plot(Struct):
+    name: str  # the artifact's file name, e.g. "ndcg.png"
+    png: bytes  # base64 in JSON
+
+
+class ModelReport(Struct):
+    """What `paperfeed train` wrote about a model: its manifest (parameters, metrics, data
+    window, promotion gate, feature importance), report.md and the PNG plots."""
+
+    version: str
+    created_at: datetime
+    manifest: dict[str, Any]
+    report_markdown: str | None
+    plots: list[Plot]
+
+
+# --- the researcher console's live numbers -------------------------------------------------
+
+
+class Rates(Struct):
+    """Papers shown in feeds and how many of them readers clicked, saved or dismissed (an
+    event carrying the feed's `request_id`); rates are per paper shown."""
+
+    feeds: int
+    impressions: int
+    clicked: int
+    saved: int
+    dismissed: int
+    click_rate: float
+    save_rate: float
+
+
+class ModelRates(Rates, kw_only=True):
+    model_version: str
+
+
+class PositionRates(Rates, kw_only=True):
+    position: int
+
+
+class Bucket(Struct):
+    start: datetime
+    feeds: dict[str, int]  # model version -> feeds served
+    events: dict[str, int]  # event type -> events received
+
+
+class MetricsSummary(Struct):
+    """Feeds served and events received since `since` (the last `hours`), in time buckets
+    of `bucket_seconds`, with click-through and save rates per model version and position."""
+
+    hours: int
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    feeds: int
+    impressions: int
+    events: dict[str, int]  # event type -> events received in the window
+    events_per_minute: float
+    by_model: list[ModelRates]
+    by_position: list[PositionRates]
+    timeline: list[Bucket]
 
 
 # --- reader tokens and readers' data ----------------------------------------------------
@@ -238,6 +304,16 @@ class ReaderToken(Struct):
     token: str
     user_id: str
     expires_at: datetime
+
+
+class DemoTokenRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    user_id: UserId
+
+
+class DemoReaders(Struct):
+    """Demo mode only: readers with recent events, newest first, for the page to offer."""
+
+    readers: list[str]
 
 
 class UserDeletion(Struct):

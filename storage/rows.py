@@ -4,7 +4,7 @@ callers never index a database record by column name."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -156,6 +156,8 @@ class ModelRecord:
     path: str
     created_at: datetime
     metrics: dict[str, Any]
+    # The manifest's "data" section: which feeds trained and judged it (empty if unknown).
+    data_window: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +191,28 @@ class DeletedRows:
     events: int
     feeds: int
     impressions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServedRates:
+    """Feeds served in a window and what readers did with the papers shown, for one model
+    version (`position` None) or one position (`model_version` None)."""
+
+    model_version: str | None
+    position: int | None
+    feeds: int
+    impressions: int
+    clicked: int
+    saved: int
+    dismissed: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineCount:
+    """Feeds served by one model version (`what` "feed") or events of one type (`what`
+    "event") in the time bucket starting at `bucket`."""
+
+    what: str
+    kind: str
+    bucket: datetime
+    n: int

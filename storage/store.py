@@ -302,7 +302,13 @@ class Store:
     async def list_models(self) -> list[ModelRecord]:
         rows = await self.pool.fetch(sql("list_models"))
         return [
-            ModelRecord(r["version"], r["path"], r["created_at"], msgspec.json.decode(r["metrics"]))
+            ModelRecord(
+                r["version"],
+                r["path"],
+                r["created_at"],
+                msgspec.json.decode(r["metrics"]),
+                msgspec.json.decode(r["data_window"]),
+            )
             for r in rows
         ]
 
@@ -381,3 +387,9 @@ class Store:
         readers = np.array([r["reader"] for r in saves], dtype=np.int64)
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
         return Feedback(papers, readers, saved)
+
+    # --- the demo page -------------------------------------------------------------------
+
+    async def recent_readers(self, limit: int) -> list[str]:
+        """Readers with the most recent events, newest first."""
+        return [r["user_id"] for r in await self.pool.fetch(sql("demo_readers"), limit)]

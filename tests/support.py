@@ -31,7 +31,7 @@ from service.app import create_app
 from service.auth import create_key
 from service.runtime import Runtime
 from service.settings import Settings
-from storage.rows import LabelledImpression
+from storage.rows import EventRow, Impression, LabelledImpression, PaperRow
 from storage.store import Store
 from training.evaluate import EvalConfig
 from training.loaders import Catalogue, EmbeddingCache, Interactions
@@ -97,11 +97,14 @@ async def side_store(database_url: str) -> AsyncIterator[Store]:
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, embedder: Embedder, expect_database_url: bool = True
+    settings: Settings,
+    embedder: Embedder,
+    expect_database_url: bool = True,
+    demo_key_id: str | None = None,
 ) -> AsyncIterator[AppClient]:
     """The real app served by uvicorn on a free port, in a thread with its own event loop,
-    so that concurrent requests really are concurrent."""
-    app = create_app(settings, embedder=embedder)
+    so that concurrent requests really are concurrent. `demo_key_id`: in demo mode."""
+    app = create_app(settings, embedder=embedder, demo_key_id=demo_key_id)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
@@ -279,6 +282,35 @@ def rows_for(
                 )
             )
     return rows
+
+
+async def log_feeds(store: Store, rows: list[LabelledImpression]) -> None:
+    """Log `rows` as served feeds, with a save naming the feed for each labelled paper,
+    as the server and a frontend would."""
+    ids = sorted({r.paper_id for r in rows})
+    await store.upsert_papers([PaperRow(i, i, "", [], [], None, None, i) for i in ids])
+    feeds: dict[uuid.UUID, list[LabelledImpression]] = {}
+    for r in rows:
+        feeds.setdefault(r.request_id, []).append(r)
+    for request_id, feed in feeds.items():
+        shown = [Impression(r.position, r.paper_id, 0.0, r.features) for r in feed]
+        served = feed[0].served_at
+        await store.log_feed(
+            request_id, "reader", served, "heuristic-1", "s", NAMES, len(feed), shown
+        )
+    saves = [
+        EventRow(
+            f"{r.request_id}-{r.position}",
+            "reader",
+            r.paper_id,
+            "save",
+            r.served_at + timedelta(minutes=1),
+            r.request_id,
+        )
+        for r in rows
+        if r.label
+    ]
+    await store.record_events(saves)
 
 
 # Offline evaluation on a planted data set -------------------------------------------------

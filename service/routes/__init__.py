@@ -2,7 +2,18 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, metrics, models, papers, stats, system, users
+from service.routes import (
+    events,
+    feeds,
+    metrics,
+    models,
+    papers,
+    stats,
+    summary,
+    system,
+    users,
+    web,
+)
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
@@ -13,4 +24,6 @@ HANDLERS: list[ControllerRouterHandler] = [
     *users.HANDLERS,
     *system.HANDLERS,
     *metrics.HANDLERS,
+    *summary.HANDLERS,
+    *web.HANDLERS,
 ]

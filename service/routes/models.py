@@ -1,13 +1,17 @@
-"""The model registry (admin): list, activate, roll back."""
+"""The model registry (admin): list, activate, roll back, and each model's training report."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated
 
 from litestar import get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from ranking.artifacts import read_report
+from ranking.errors import ArtifactError, NotFound
 from service import wire
 from service.auth import requires
 from service.routes.problems import problems
@@ -23,7 +27,9 @@ async def _state(runtime: Runtime) -> wire.ModelList:
     return wire.ModelList(
         active=runtime.ranker.version,
         models=[
-            wire.ModelInfo(m.version, m.created_at, m.version == active_version, m.metrics)
+            wire.ModelInfo(
+                m.version, m.created_at, m.version == active_version, m.metrics, m.data_window
+            )
             for m in await runtime.store.list_models()
         ],
     )
@@ -73,4 +79,33 @@ async def rollback_model(runtime: RuntimeDep) -> wire.ModelList:
     return await _apply(runtime)
 
 
-HANDLERS = [list_models, activate_model, rollback_model]
+@get(
+    "/v1/admin/models/{version:str}/report",
+    tags=["admin"],
+    responses=problems(404),
+    guards=[ADMIN],
+)
+async def get_model_report(
+    version: Annotated[str, Parameter(max_length=200, description="A registered version")],
+    runtime: RuntimeDep,
+) -> wire.ModelReport:
+    """What `paperfeed train` wrote about a registered model: its manifest (parameters,
+    metrics, data window, promotion gate, feature importance), report.md, and its plots
+    as base64 PNG. 404 for an unknown version or an artifact folder that cannot be read."""
+    known = {m.version: m for m in await runtime.store.list_models()}
+    if version not in known:
+        raise NotFound(f"no registered model {version!r}")
+    try:
+        manifest, text, plots = await asyncio.to_thread(read_report, Path(known[version].path))
+    except ArtifactError as exc:
+        raise NotFound(f"model {version!r} has no readable artifact: {exc}") from exc
+    return wire.ModelReport(
+        version=version,
+        created_at=known[version].created_at,
+        manifest=manifest,
+        report_markdown=text,
+        plots=[wire.Plot(name, png) for name, png in plots.items()],
+    )
+
+
+HANDLERS = [list_models, activate_model, rollback_model, get_model_report]

@@ -52,6 +52,8 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/admin/models/rollback", "admin", "none"),
     Endpoint("POST", "/v1/admin/stats/refresh", "admin", "none"),
     Endpoint("GET", "/metrics", "admin", "none"),
+    Endpoint("GET", "/v1/admin/metrics/summary?hours=2", "admin", "none"),
+    Endpoint("GET", "/v1/admin/models/unknown/report", "admin", "none", ok=404),
     Endpoint("GET", "/v1/users/alice/export", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice", "admin", "own"),
 ]

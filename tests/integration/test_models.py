@@ -155,3 +155,22 @@ async def test_a_slow_load_never_swaps_an_older_model_back_in(
     release.set()
     await asyncio.gather(poll, request)
     assert served == ["slow", "heuristic-1"]
+
+
+async def test_a_models_report_comes_with_its_data_window_and_plots(
+    catalogue: AppClient, store: Store, tmp_path: Path
+) -> None:
+    window = {"first_served": "2026-01-01T00:00:00+00:00", "train_groups": 24}
+    manifest = {"feature_names": list(NAMES), "data": window}
+    files = {"report.md": b"# Model reported", "ndcg.png": b"\x89PNG fake"}
+    path = write_artifact(tmp_path, "reported", model_text(3), manifest, files)
+    await store.register_model(
+        "reported", str(path), NAMES, {"reported": {"ndcg@10": 0.5}}, manifest
+    )
+
+    listed = (await catalogue.get("/v1/admin/models")).json()["models"]
+    assert listed[0]["data_window"] == window
+    report = (await catalogue.get("/v1/admin/models/reported/report")).json()
+    assert report["manifest"]["data"] == window and report["report_markdown"] == "# Model reported"
+    assert report["plots"] == [{"name": "ndcg.png", "png": "iVBORyBmYWtl"}]  # base64
+    assert (await catalogue.get("/v1/admin/models/unknown/report")).status_code == 404

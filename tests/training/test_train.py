@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,7 @@ from ranking.errors import ArtifactError, TrainingError
 from ranking.features import NAMES
 from ranking.model import LightGBMRanker, load_ranker
 from storage.database import migrate
-from storage.rows import EventRow, Impression, LabelledImpression, PaperRow
-from storage.store import Store
-from tests.support import HEURISTIC, rows_for, side_store
+from tests.support import HEURISTIC, log_feeds, rows_for, side_store
 from training.dataset import from_rows
 from training.gate import compare_rankers
 from training.train import TrainConfig, fit, train_and_register, windows
@@ -66,35 +63,6 @@ def test_corrupt_or_mismatched_artifacts_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ArtifactError, match="cannot read"):
         load_ranker(tmp_path / "missing")
-
-
-async def log_feeds(store: Store, rows: list[LabelledImpression]) -> None:
-    """Log `rows` as served feeds, with a save naming the feed for each labelled paper,
-    as the server and a frontend would."""
-    ids = sorted({r.paper_id for r in rows})
-    await store.upsert_papers([PaperRow(i, i, "", [], [], None, None, i) for i in ids])
-    feeds: dict[uuid.UUID, list[LabelledImpression]] = {}
-    for r in rows:
-        feeds.setdefault(r.request_id, []).append(r)
-    for request_id, feed in feeds.items():
-        shown = [Impression(r.position, r.paper_id, 0.0, r.features) for r in feed]
-        served = feed[0].served_at
-        await store.log_feed(
-            request_id, "reader", served, "heuristic-1", "s", NAMES, len(feed), shown
-        )
-    saves = [
-        EventRow(
-            f"{r.request_id}-{r.position}",
-            "reader",
-            r.paper_id,
-            "save",
-            r.served_at + timedelta(minutes=1),
-            r.request_id,
-        )
-        for r in rows
-        if r.label
-    ]
-    await store.record_events(saves)
 
 
 async def test_train_and_register_gates_on_the_latest_feeds_only(
