@@ -2,7 +2,17 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, models, papers, stats, system, users
+from service.routes import (
+    atom,
+    events,
+    feeds,
+    models,
+    papers,
+    stats,
+    subscriptions,
+    system,
+    users,
+)
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
@@ -11,5 +21,7 @@ HANDLERS: list[ControllerRouterHandler] = [
     *models.HANDLERS,
     *stats.HANDLERS,
     *users.HANDLERS,
+    *subscriptions.HANDLERS,
+    *atom.HANDLERS,
     *system.HANDLERS,
 ]
