@@ -141,7 +141,12 @@ async def send_due(rt: Runtime, mailer: Mailer, now: datetime | None = None) -> 
         if subscription is None:
             return summary
         tried.append(subscription.user_id)
-        await _deliver(rt, delivery, mailer, subscription, summary)
+        try:
+            await _deliver(rt, delivery, mailer, subscription, summary)
+        except Exception as exc:  # a bug or a database hiccup with one reader: go on
+            log.exception("digest for %s failed, retried at the next run", subscription.user_id)
+            await delivery.failed(subscription.user_id, f"{type(exc).__name__}: {exc}")
+            summary.failed[subscription.user_id] = f"{type(exc).__name__}: {exc}"
 
 
 async def _deliver(
@@ -156,10 +161,10 @@ async def _deliver(
     papers = await papers_of(delivery, feed)
     shown = entries(rt, sub.user_id, feed, papers)
     now = datetime.now(UTC)
-    if not shown:
+    if not shown:  # nothing new: no e-mail, and the next try at the next usual time
         await delivery.delete_feed(feed.request_id)
         await delivery.delivered(
-            sub.user_id, now, next_due(sub.frequency, sub.send_hour_utc, now, now)
+            sub.user_id, sub.last_sent_at, next_due(sub.frequency, sub.send_hour_utc, now, now)
         )
         summary.nothing_new.append(sub.user_id)
         return

@@ -68,7 +68,9 @@ class DeliveryStore:
         )
         return None if row is None else _subscription(row)
 
-    async def delivered(self, user_id: str, sent_at: datetime, next_due_at: datetime) -> None:
+    async def delivered(
+        self, user_id: str, sent_at: datetime | None, next_due_at: datetime
+    ) -> None:
         await self.pool.execute(sql("digest_delivered"), user_id, sent_at, next_due_at)
 
     async def failed(self, user_id: str, reason: str) -> None:

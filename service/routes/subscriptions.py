@@ -5,7 +5,7 @@ unsubscribe (RFC 8058) and the click-through to a paper, which records a `click`
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import MediaType, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
@@ -153,6 +153,8 @@ async def unsubscribe(token: LinkToken, runtime: RuntimeDep) -> str:
     exclude_from_auth=True,
     security=[{}],
     status_code=303,
+    media_type=MediaType.HTML,
+    response_description="Redirect to the paper's own URL (Location).",
     responses={
         200: ResponseSpec(
             data_container=str,
@@ -162,7 +164,7 @@ async def unsubscribe(token: LinkToken, runtime: RuntimeDep) -> str:
         **problems(404, 410),
     },
 )
-async def follow_link(token: LinkToken, runtime: RuntimeDep) -> Response[Any]:
+async def follow_link(token: LinkToken, runtime: RuntimeDep) -> Response[str]:
     """A paper link from a digest or an Atom feed: records a `click` event with the feed's
     `request_id`, then redirects (303) to the paper's URL.
 

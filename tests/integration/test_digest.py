@@ -300,4 +300,23 @@ async def test_atom_feed_parses_and_takes_only_the_readers_live_token(client: Ap
     assert (await public.get(ada["atom_url"])).status_code == 401
     listed = (await client.get("/v1/users/ada/feed-tokens")).json()["tokens"]
     assert [t["revoked_at"] is not None for t in listed] == [True]
+    # Deleting a reader's data deletes their feed tokens (and subscription) too.
+    bobs_feed = bob["atom_url"].replace("http://127.0.0.1:8000", str(client.base_url).rstrip("/"))
+    assert (await public.get(bobs_feed)).status_code == 200
+    assert (await client.delete("/v1/users/bob")).status_code == 200
+    assert (await public.get(bobs_feed)).status_code == 401
     await public.aclose()
+
+
+def test_the_next_digest_is_due_at_the_readers_hour() -> None:
+    from service.digest import next_due
+
+    at = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)  # a Tuesday
+    assert next_due("daily", 7, None, at) == at  # a new subscriber: at the next run
+    tomorrow_7 = datetime(2026, 12, 2, 7, tzinfo=UTC)
+    assert next_due("daily", 7, at, at) == tomorrow_7  # the first digest went out late
+    assert next_due("daily", 7, datetime(2026, 12, 1, 7, 3, tzinfo=UTC), at) == tomorrow_7
+    # A run a few minutes early (cron every 15 minutes) still keeps the hour.
+    assert next_due("daily", 7, datetime(2026, 12, 1, 6, 58, tzinfo=UTC), at) == tomorrow_7
+    weekly = next_due("weekly", 7, datetime(2026, 12, 1, 7, 5, tzinfo=UTC), at)
+    assert weekly == datetime(2026, 12, 8, 7, tzinfo=UTC)
