@@ -275,6 +275,9 @@ class UserExport(Struct):
     exported_at: datetime
     events: list[ExportedEvent]
     impressions: list[ExportedImpression]
+    # Their e-mail digest subscription (with the address) and Atom feed tokens, if any.
+    subscription: Subscription | None = None
+    feed_tokens: list[FeedToken] = []
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ _HTML_PAGE = ResponseSpec(
 )
 
 
-def _wire(row: SubscriptionRow) -> wire.Subscription:
+def as_wire(row: SubscriptionRow) -> wire.Subscription:
+    """The subscription as the API shows it."""
     frequency: wire.Frequency = "weekly" if row.frequency == "weekly" else "daily"
     return wire.Subscription(
         user_id=row.user_id,
@@ -83,7 +84,7 @@ async def put_subscription(
         hour,
         next_due(data.frequency, hour, last_sent, now),
     )
-    return _wire(row)
+    return as_wire(row)
 
 
 @get(
@@ -97,7 +98,7 @@ async def get_subscription(user_id: UserPath, runtime: RuntimeDep) -> wire.Subsc
     row = await DeliveryStore(runtime.store).subscription(user_id)
     if row is None:
         raise NotFound(f"reader {user_id!r} has no digest subscription")
-    return _wire(row)
+    return as_wire(row)
 
 
 @delete(

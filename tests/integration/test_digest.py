@@ -251,6 +251,9 @@ async def test_digest_is_sent_personalised_clicked_never_repeated_and_unsubscrib
     code, output = await asyncio.to_thread(send_digests, settings, client, port)
     assert code == 0 and "1 sent" in output, output
     assert set(inbox.take()) == {BOB}
+    # The address is part of what the reader can export, and gone once they unsubscribe.
+    assert (await client.get("/v1/users/bob/export")).json()["subscription"]["email"] == BOB
+    assert (await client.get("/v1/users/ada/export")).json()["subscription"] is None
     await public.aclose()
 
 
