@@ -156,8 +156,7 @@ async def _deliver(
     sub: SubscriptionRow,
     summary: RunSummary,
 ) -> None:
-    already = await delivery.digest_sent_papers(sub.user_id)
-    feed = await serve_feed(rt, sub.user_id, sub.max_items, surface="digest", exclude=already)
+    feed = await serve_feed(rt, sub.user_id, sub.max_items, surface="digest")
     papers = await papers_of(delivery, feed)
     shown = entries(rt, sub.user_id, feed, papers)
     now = datetime.now(UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Literal, cast
 
@@ -34,14 +33,11 @@ async def serve_feed(
     user_id: str,
     limit: int,
     surface: Surface = "api",
-    exclude: Collection[int] = (),
 ) -> wire.Feed:
     """Rank a feed of `limit` papers for `user_id`, log it as impressions shown on
-    `surface`, and return it. `exclude`: index keys never to include (the papers earlier
-    digests sent)."""
+    `surface`, and return it. A digest never repeats a paper an earlier digest sent."""
     now = datetime.now(UTC)
-    inputs = await read_inputs(rt.store, rt.resting, user_id)
-    inputs.hidden.update(exclude)
+    inputs = await read_inputs(rt.store, rt.resting, user_id, surface=surface)
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])

@@ -76,9 +76,10 @@ class DeliveryStore:
     async def failed(self, user_id: str, reason: str) -> None:
         await self.pool.execute(sql("digest_failed"), user_id, reason)
 
-    async def digest_sent_papers(self, user_id: str) -> set[int]:
-        """Index keys of the papers earlier digests showed the reader."""
-        return {r["seq"] for r in await self.pool.fetch(sql("digest_sent_papers"), user_id)}
+    async def digest_sent_papers(self, user_id: str, before: datetime | None = None) -> set[int]:
+        """Index keys of the papers digests sent before `before` (None: ever) showed the reader."""
+        rows = await self.pool.fetch(sql("digest_sent_papers"), user_id, before)
+        return {r["seq"] for r in rows}
 
     async def delete_feed(self, request_id: uuid.UUID) -> None:
         """Forget a feed that was never shown (a failed delivery) and its impressions."""

@@ -148,6 +148,7 @@ class FeedRecord:
     model_version: str
     stats_version: str
     features: dict[str, list[float]]  # paper id -> logged feature vector
+    surface: str = "api"  # where it was shown: api, digest, atom
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,7 @@ class Store:
             row["model_version"],
             row["stats_version"],
             msgspec.json.decode(row["features"]),
+            row["surface"],
         )
 
     async def training_impressions(
