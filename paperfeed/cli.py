@@ -1,5 +1,5 @@
 """The `paperfeed` command line: serve, migrate, ingest, embed, keys (`operate`); simulate,
-train, models, eval (`research`).
+train, models, eval (`research`); digest (`deliver`).
 
 The composition root: the one place that wires `service`, `storage`, `training` and
 `ranking` together. Heavy imports stay inside the commands so that `--help` is quick.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from paperfeed import operate, research
+from paperfeed import deliver, operate, research
 
 
 @click.group()
@@ -39,5 +39,6 @@ for command in (
     research.train,
     research.models,
     research.eval_group,
+    deliver.digest,
 ):
     main.add_command(command)

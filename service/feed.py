@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
 
@@ -24,10 +24,20 @@ def reasons(sources: list[str]) -> list[str]:
     return list(dict.fromkeys(REASONS.get(s, s) for s in sources))
 
 
-async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
-    """Rank a feed of `limit` papers for `user_id`, log it as impressions, and return it."""
+# Where a feed is shown, logged with it: the JSON API, the e-mail digest, the Atom feed.
+Surface = Literal["api", "digest", "atom"]
+
+
+async def serve_feed(
+    rt: Runtime,
+    user_id: str,
+    limit: int,
+    surface: Surface = "api",
+) -> wire.Feed:
+    """Rank a feed of `limit` papers for `user_id`, log it as impressions shown on
+    `surface`, and return it. A digest never repeats a paper an earlier digest sent."""
     now = datetime.now(UTC)
-    inputs = await read_inputs(rt.store, rt.resting, user_id)
+    inputs = await read_inputs(rt.store, rt.resting, user_id, surface=surface)
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])
@@ -71,6 +81,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
         features.NAMES,
         len(plan.candidates),
         impressions,
+        surface,
     )
     metrics.FEEDS.labels(ranker.version).inc()
     return wire.Feed(request_id=request_id, model_version=ranker.version, items=items)

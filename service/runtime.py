@@ -121,9 +121,13 @@ async def load_index(store: Store, embedder: Embedder) -> VectorIndex:
     return index
 
 
-async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime:
+async def start(
+    settings: Settings, embedder: Embedder | None = None, *, background: bool = True
+) -> Runtime:
     """Connect (starting an embedded PostgreSQL if no URL is set), migrate, load the
-    embedding model and the index, and start the embedding worker."""
+    embedding model and the index, and start the embedding worker. `background=False`
+    (a one-off job such as `paperfeed digest send`): no worker, watcher or refresh tasks;
+    the index, statistics and ranker stay as they were at the start."""
     faiss.omp_set_num_threads(settings.threads)
     url = await asyncio.to_thread(database_url, settings.database_url, settings.data_dir)
     await migrate(url)
@@ -145,6 +149,8 @@ async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
     await runtime.watcher.check()
     await runtime.refresh_stats()
+    if not background:
+        return runtime
     runtime.tasks.append(asyncio.create_task(worker.run(), name="embedding-worker"))
     runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
     runtime.tasks.append(asyncio.create_task(runtime.refresh_stats_forever(), name="stats"))

@@ -66,6 +66,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_format: Literal["text", "json"] = "text"
     # One log line per HTTP request: method, path, status, duration and request id.
     access_log: bool = True
+    # --- delivery: the e-mail digest and the Atom feed (service/digest.py, service/atom.py)
+    # Where readers reach this server, for the links in e-mails and feeds (no trailing /).
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    # "starttls" (upgrade a plain connection; port 587), "tls" (TLS from the start; port
+    # 465) or "none" (a local relay only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "paperfeed <digest@localhost>"
+    # Seconds between runs of `paperfeed digest send --loop`.
+    digest_poll_seconds: float = 300.0
+    # An Atom feed is ranked (and logged) at most this often per reader; polls in between
+    # get the same entries, so a feed reader polling every few minutes logs one feed.
+    atom_refresh_seconds: float = 3600.0
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"

@@ -351,6 +351,9 @@ class UserExport(Struct):
     exported_at: datetime
     events: list[ExportedEvent]
     impressions: list[ExportedImpression]
+    # Their e-mail digest subscription (with the address) and Atom feed tokens, if any.
+    subscription: Subscription | None = None
+    feed_tokens: list[FeedToken] = []
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -365,3 +368,72 @@ class Problem(Struct):
     title: str | None = None
     errors: list[dict[str, Any]] | None = None
     rejected: list[Rejection] | None = None
+
+
+# --- delivery: e-mail digest subscriptions and Atom feed tokens ----------------------------
+
+# An address as mail servers take it: RFC 5322 "atext" and dots, "@", a dotted domain. No
+# spaces, quotes or line breaks, so it can never add a header to a message.
+EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
+Frequency = Literal["daily", "weekly"]
+
+
+class SubscriptionRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """`PUT /v1/users/{user_id}/subscription`. Whole numbers are decoded as whole floats
+    and documented as integers (see `TokenRequest`)."""
+
+    email: Annotated[str, Meta(max_length=254, pattern=EMAIL_PATTERN, examples=["ada@example.org"])]
+    frequency: Frequency
+    max_items: Annotated[
+        float, Meta(ge=1, le=50, multiple_of=1, description="Papers per digest, 1-50")
+    ]
+    send_hour_utc: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=23,
+                multiple_of=1,
+                description="Hour of day (UTC) to send at; default: the hour of subscribing",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Subscription(Struct):
+    """A reader's digest subscription and how its deliveries went."""
+
+    user_id: str
+    email: str
+    frequency: Frequency
+    max_items: int
+    send_hour_utc: int
+    created_at: datetime
+    updated_at: datetime
+    # The next run of `paperfeed digest send` at or after this time sends the next digest.
+    next_due_at: datetime
+    last_sent_at: datetime | None
+    # Consecutive failed deliveries and the latest reason (retried at every run).
+    failures: int
+    last_error: str | None
+
+
+class FeedTokenCreated(Struct):
+    """Give `atom_url` to the reader's feed reader. The token is shown only this once."""
+
+    token_id: str
+    user_id: str
+    token: str
+    atom_url: str
+    created_at: datetime
+
+
+class FeedToken(Struct):
+    token_id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class FeedTokenList(Struct):
+    tokens: list[FeedToken]

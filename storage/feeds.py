@@ -12,6 +12,7 @@ from ranking import features, pipeline
 from ranking.index import VectorIndex
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats
+from storage.delivery import DeliveryStore
 from storage.rows import HistoryRow, PaperMeta
 from storage.store import Store
 
@@ -35,14 +36,21 @@ class Resting:
 
 
 async def read_inputs(
-    store: Store, resting: Resting, user_id: str, as_of: datetime | None = None
+    store: Store,
+    resting: Resting,
+    user_id: str,
+    as_of: datetime | None = None,
+    surface: str = "api",
 ) -> FeedInputs:
-    """What the database says about the reader and the catalogue (as of `as_of`: now)."""
+    """What the database says about the reader and the catalogue (as of `as_of`: now), for
+    a feed shown on `surface`."""
     history, hidden, fresh = await asyncio.gather(
         store.user_history(user_id, HISTORY_EVENTS, as_of),
         store.overshown(user_id, resting.window_days, resting.max_impressions, as_of),
         store.fresh(FRESH_CANDIDATES, as_of),
     )
+    if surface == "digest":  # a paper goes to a reader by e-mail once, never again
+        hidden |= await DeliveryStore(store).digest_sent_papers(user_id, as_of)
     return FeedInputs(history, hidden, fresh)
 
 

@@ -148,6 +148,7 @@ class FeedRecord:
     model_version: str
     stats_version: str
     features: dict[str, list[float]]  # paper id -> logged feature vector
+    surface: str = "api"  # where it was shown: api, digest, atom
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +217,42 @@ class TimelineCount:
     kind: str
     bucket: datetime
     n: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    """A reader's e-mail digest subscription and its delivery state."""
+
+    user_id: str
+    email: str
+    frequency: str  # "daily" or "weekly"
+    max_items: int
+    send_hour_utc: int
+    created_at: datetime
+    updated_at: datetime
+    next_due_at: datetime
+    last_sent_at: datetime | None
+    failures: int
+    last_error: str | None
+    claimed_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTokenRow:
+    token_id: str
+    user_id: str
+    created_at: datetime
+    revoked_at: datetime | None
+    secret_sha256: str = ""  # only when read for checking a token
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPaper:
+    """One paper of a feed already served: its place and score."""
+
+    request_id: uuid.UUID
+    served_at: datetime
+    model_version: str
+    position: int
+    paper_id: str
+    score: float

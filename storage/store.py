@@ -225,8 +225,10 @@ class Store:
         feature_names: Sequence[str],
         candidates: int,
         impressions: Sequence[Impression],
+        surface: str = "api",
     ) -> None:
-        """Record a served feed and what the ranker saw for each shown paper."""
+        """Record a served feed (shown on `surface`: api, digest, atom) and what the ranker
+        saw for each shown paper."""
         args: list[tuple[Any, ...]] = [
             (
                 request_id,
@@ -250,6 +252,7 @@ class Store:
                 stats_version,
                 list(feature_names),
                 candidates,
+                surface,
             )
             if args:
                 await conn.executemany(sql("insert_impression"), args)
@@ -265,6 +268,7 @@ class Store:
             row["model_version"],
             row["stats_version"],
             msgspec.json.decode(row["features"]),
+            row["surface"],
         )
 
     async def training_impressions(
@@ -358,6 +362,9 @@ class Store:
             impressions = await conn.execute(sql("delete_user_impressions"), user_id)
             feeds = await conn.execute(sql("delete_user_feeds"), user_id)
             events = await conn.execute(sql("delete_user_events"), user_id)
+            # Their e-mail address and feed tokens go too (not counted: one row or a few).
+            await conn.execute(sql("delete_user_subscription"), user_id)
+            await conn.execute(sql("delete_user_feed_tokens"), user_id)
         # asyncpg returns the command tag, e.g. "DELETE 12".
         return DeletedRows(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
 

@@ -3,12 +3,14 @@
 from litestar.types import ControllerRouterHandler
 
 from service.routes import (
+    atom,
     events,
     feeds,
     metrics,
     models,
     papers,
     stats,
+    subscriptions,
     summary,
     system,
     users,
@@ -22,6 +24,8 @@ HANDLERS: list[ControllerRouterHandler] = [
     *models.HANDLERS,
     *stats.HANDLERS,
     *users.HANDLERS,
+    *subscriptions.HANDLERS,
+    *atom.HANDLERS,
     *system.HANDLERS,
     *metrics.HANDLERS,
     *summary.HANDLERS,

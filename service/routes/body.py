@@ -140,7 +140,10 @@ def _schema(definition: dict[str, Any]) -> Schema:
     for keyword, value in definition.items():
         converted: Any = value
         if keyword == "type":
-            converted = OpenAPIType(value)
+            # A whole float (`multiple_of=1`: see `wire.TokenRequest`) is an integer to
+            # JSON Schema, and documented as one.
+            whole = value == "number" and definition.get("multipleOf") == 1
+            converted = OpenAPIType("integer" if whole else value)
         elif keyword == "properties":
             converted = {name: _subschema(sub) for name, sub in value.items()}
         elif keyword in _SUBSCHEMA and isinstance(value, dict):

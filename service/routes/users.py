@@ -15,7 +15,9 @@ from service.auth import mint_reader_token, principal_of, requires
 from service.routes.body import StrictJSON
 from service.routes.params import UserPath
 from service.routes.problems import problems
+from service.routes.subscriptions import as_wire
 from service.runtime import RuntimeDep
+from storage.delivery import DeliveryStore
 
 
 @post(
@@ -76,6 +78,9 @@ async def delete_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserDeleti
 async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport:
     """Everything stored about a reader, oldest first (admin, or the reader's own token)."""
     events, impressions = await runtime.store.export_user(user_id)
+    delivery = DeliveryStore(runtime.store)
+    subscription = await delivery.subscription(user_id)
+    tokens = await delivery.feed_tokens(user_id)
     return wire.UserExport(
         user_id=user_id,
         exported_at=datetime.now(UTC),
@@ -91,6 +96,8 @@ async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport
             )
             for i in impressions
         ],
+        subscription=None if subscription is None else as_wire(subscription),
+        feed_tokens=[wire.FeedToken(t.token_id, t.created_at, t.revoked_at) for t in tokens],
     )
 
 

@@ -54,6 +54,18 @@ ENDPOINTS = [
     Endpoint("GET", "/metrics", "admin", "none"),
     Endpoint("GET", "/v1/admin/metrics/summary?hours=2", "admin", "none"),
     Endpoint("GET", "/v1/admin/models/unknown/report", "admin", "none", ok=404),
+    Endpoint(
+        "PUT",
+        "/v1/users/alice/subscription",
+        "admin",
+        "own",
+        body=lambda: {"email": "alice@example.org", "frequency": "daily", "max_items": 5},
+    ),
+    Endpoint("GET", "/v1/users/alice/subscription", "admin", "own"),
+    Endpoint("DELETE", "/v1/users/alice/subscription", "admin", "own", ok=204),
+    Endpoint("POST", "/v1/users/alice/feed-tokens", "admin", "own", ok=201),
+    Endpoint("GET", "/v1/users/alice/feed-tokens", "admin", "own"),
+    Endpoint("DELETE", "/v1/users/alice/feed-tokens/000000000000", "admin", "own", ok=404),
     Endpoint("GET", "/v1/users/alice/export", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice", "admin", "own"),
 ]
@@ -177,9 +189,18 @@ async def test_probes_and_docs_need_no_key_and_everything_else_does(client: AppC
         for method, op in item.items()
         if method in ("get", "post", "delete")
     ]
+    # Signed links in e-mails and feeds work without credentials; a forged one is 404.
+    links = ("/unsubscribe/{token}", "/r/{token}")
     for method, path, op in operations:
-        if path in ("/health", "/ready"):
+        if path in ("/health", "/ready", *links):
             assert op["security"] == [{}], path  # "no credentials needed"
+            if path in links:
+                forged = await client.request(method, path.replace("{token}", "a.b.c"))
+                assert forged.status_code == 404, (method, path)
+            continue
+        if path == "/v1/users/{user_id}/feed.atom":  # its own token, in the URL
+            assert op["security"] == [{}]
+            assert (await client.get("/v1/users/u1/feed.atom")).status_code == 401
             continue
         assert {"401", "403"} <= set(op["responses"]), (method, path)
         concrete = path.replace("{paper_id}", "p1").replace("{user_id}", "u1")

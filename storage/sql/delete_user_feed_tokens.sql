@@ -1,0 +1,1 @@
+DELETE FROM feed_tokens WHERE user_id = $1

@@ -1,0 +1,1 @@
+DELETE FROM subscriptions WHERE user_id = $1
