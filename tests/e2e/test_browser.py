@@ -273,6 +273,8 @@ async def test_console_activates_a_model_and_counts_its_feeds(
         await console.get_by_role("button", name="Use key").click()
         model_row = console.locator(f'#models tr[data-version="{version}"]')
         await model_row.wait_for()
+        # The report arrives after the model list: wait for its second plot, then count.
+        await console.locator("#report img").nth(1).wait_for()
         assert await console.locator("#report img").count() == 2  # the training plots
 
         # A demo reader opens a feed: the page mints a reader token, never holds a key.
