@@ -2,7 +2,7 @@
 
 from litestar.types import ControllerRouterHandler
 
-from service.routes import events, feeds, models, papers, stats, system, users
+from service.routes import events, feeds, interests, models, papers, stats, system, users
 
 HANDLERS: list[ControllerRouterHandler] = [
     *papers.HANDLERS,
@@ -11,5 +11,6 @@ HANDLERS: list[ControllerRouterHandler] = [
     *models.HANDLERS,
     *stats.HANDLERS,
     *users.HANDLERS,
+    *interests.HANDLERS,
     *system.HANDLERS,
 ]

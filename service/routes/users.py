@@ -16,6 +16,7 @@ from service.routes.body import StrictJSON
 from service.routes.params import UserPath
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
+from storage.interests import interest_history
 
 
 @post(
@@ -57,14 +58,17 @@ async def mint_token(
     guards=[requires("admin", readers="own")],
 )
 async def delete_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserDeletion:
-    """Delete everything stored about a reader: events, served feeds and impressions.
+    """Delete everything stored about a reader: events, served feeds and impressions,
+    interests.
 
     Idempotent: repeating it finds nothing and answers zeros. Catalogue statistics drop
     the reader's saves at the next refresh; trained models are aggregates and forget them
     at the next retraining.
     """
     deleted = await runtime.store.delete_user(user_id)
-    return wire.UserDeletion(user_id, deleted.events, deleted.feeds, deleted.impressions)
+    return wire.UserDeletion(
+        user_id, deleted.events, deleted.feeds, deleted.impressions, deleted.interests
+    )
 
 
 @get(
@@ -76,6 +80,7 @@ async def delete_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserDeleti
 async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport:
     """Everything stored about a reader, oldest first (admin, or the reader's own token)."""
     events, impressions = await runtime.store.export_user(user_id)
+    interests = await interest_history(runtime.store, user_id)
     return wire.UserExport(
         user_id=user_id,
         exported_at=datetime.now(UTC),
@@ -91,6 +96,7 @@ async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport
             )
             for i in impressions
         ],
+        interests=[wire.ExportedInterests(at, topics, ids) for at, topics, ids in interests],
     )
 
 
