@@ -40,8 +40,9 @@ def select(
     Scores are rescaled to [0, 1] first so that `relevance` means the same for every
     ranker; redundancy is the highest cosine to an item already chosen. Once an item is
     chosen, the items that are the same work leave the race: equal `works` keys (see
-    `work_key`), or a cosine of at least `duplicate_cosine` (None: no such test). So of a
-    group of near-duplicates the best-ranked one is kept.
+    `work_key`), or a cosine of at least `duplicate_cosine` (None: no such test), and
+    their own duplicates in turn. So of a group of near-duplicates the best-ranked one
+    is kept.
     """
     n = len(scores)
     k = min(k, n)
@@ -62,14 +63,20 @@ def select(
         available[best] = False
         similarity = vectors @ vectors[best]
         redundancy = np.maximum(redundancy, similarity)
-        same = np.zeros(n, dtype=bool)
-        if duplicate_cosine is not None:
-            same |= similarity >= duplicate_cosine
-        if keys is not None and keys[best]:
-            same |= keys == keys[best]
-        same &= available
-        collapsed |= same
-        available &= ~same
+        # The same work, transitively: a duplicate of a duplicate goes too (v1 and v2 share
+        # a title, v2 and the journal version their text).
+        frontier = [(best, similarity)]
+        while frontier:
+            item, item_similarity = frontier.pop()
+            same = np.zeros(n, dtype=bool)
+            if duplicate_cosine is not None:
+                same |= item_similarity >= duplicate_cosine
+            if keys is not None and keys[item]:
+                same |= keys == keys[item]
+            same &= available
+            collapsed |= same
+            available &= ~same
+            frontier += [(int(j), vectors @ vectors[j]) for j in np.flatnonzero(same)]
     return Selection(chosen, frozenset(np.flatnonzero(collapsed).tolist()))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from datetime import date as Day
 from typing import Annotated, Literal
 
 import numpy as np
 from litestar import delete, get, post
 from litestar.openapi.spec import Example
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from ranking.errors import BadQuery, Gone, InvalidInput, NotFound
@@ -186,10 +187,9 @@ async def get_trending(
     days: Annotated[
         int | None, Parameter(ge=1, le=365, description="Window in days (default 7); not with date")
     ] = None,
-    day: Annotated[
-        date | None,
-        QueryParameter(
-            name="date",
+    date: Annotated[
+        Day | None,
+        Parameter(
             description='One UTC day, YYYY-MM-DD ("Daily Papers"); not with days',
             examples=[Example(value="2026-11-30")],
         ),
@@ -206,6 +206,7 @@ async def get_trending(
     """Trending papers: the most saved (weight 3) and clicked (weight 1) in the last `days`
     or on the UTC day `date` (`ranking.stats.popularity`, as the feed's popular papers), or
     with `by=published` the papers published then, most saved and clicked first."""
+    day = date
     if day is not None and days is not None:
         raise BadQuery("give either date (one day) or days (a window up to now), not both")
     now = datetime.now(UTC)

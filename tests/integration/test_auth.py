@@ -51,6 +51,10 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/admin/models/heuristic/activate", "admin", "none"),
     Endpoint("POST", "/v1/admin/models/rollback", "admin", "none"),
     Endpoint("POST", "/v1/admin/stats/refresh", "admin", "none"),
+    Endpoint(
+        "PUT", "/v1/users/alice/interests", "admin", "own", body=lambda: {"topics": ["robots"]}
+    ),
+    Endpoint("GET", "/v1/users/alice/interests", "admin", "own"),
     Endpoint("GET", "/v1/users/alice/export", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice", "admin", "own"),
 ]
