@@ -50,7 +50,13 @@ def select(
         return Selection([], frozenset())
     spread = float(scores.max() - scores.min())
     norm = (scores - scores.min()) / spread if spread > 0 else np.ones(n)
-    keys = np.array(list(works), dtype=object) if works is not None else None
+    # Works as integer codes (0: unknown, never equal to another), compared in one step.
+    codes: dict[str, int] = {}
+    work = (
+        np.array([codes.setdefault(w, len(codes) + 1) if w else 0 for w in works])
+        if works is not None
+        else None
+    )
     chosen: list[int] = []
     redundancy = np.zeros(n)
     available = np.ones(n, dtype=bool)
@@ -68,15 +74,18 @@ def select(
         frontier = [(best, similarity)]
         while frontier:
             item, item_similarity = frontier.pop()
-            same = np.zeros(n, dtype=bool)
-            if duplicate_cosine is not None:
-                same |= item_similarity >= duplicate_cosine
-            if keys is not None and keys[item]:
-                same |= keys == keys[item]
+            same = (
+                item_similarity >= duplicate_cosine
+                if duplicate_cosine is not None
+                else np.zeros(n, dtype=bool)
+            )
+            if work is not None and work[item]:
+                same |= work == work[item]
             same &= available
-            collapsed |= same
-            available &= ~same
-            frontier += [(int(j), vectors @ vectors[j]) for j in np.flatnonzero(same)]
+            if same.any():
+                collapsed |= same
+                available &= ~same
+                frontier += [(int(j), vectors @ vectors[j]) for j in np.flatnonzero(same)]
     return Selection(chosen, frozenset(np.flatnonzero(collapsed).tolist()))
 
 
