@@ -72,7 +72,8 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int, *, explain: bool = F
         variety=variety,
         works=paper_works(meta),
     )
-    history_ids = {h.seq: h.paper_id for h in inputs.history}
+    # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
+    liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}
     titles = {k: meta[k].title for k in plan.history_keys if k in meta}
     kept = [
         KeptItem(
@@ -84,7 +85,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int, *, explain: bool = F
             propensity=r.propensity,
             explored=r.explored,
             reasons=reasons(r.sources) + ["explore"] * r.explored,
-            similar_to=history_ids.get(r.similar_to)
+            similar_to=liked_ids.get(r.similar_to)
             if r.similar_to is not None and "similar" in r.sources
             else None,
             explanation=explanation(

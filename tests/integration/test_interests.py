@@ -47,6 +47,7 @@ async def test_topics_shape_the_very_next_feed(catalogue: AppClient, embedder: E
     assert {i["paper_id"].split("-")[0] for i in after} == {"rl"}
     assert "rl-0" not in [i["paper_id"] for i in after]
     assert all(i["explanation"].endswith("which you picked as an interest") for i in after)
+    assert {i["similar_to"] for i in after} == {"rl-0"}
     got = (await catalogue.get("/v1/users/nina/interests")).json()
     assert (got["topics"], got["paper_ids"]) == ([], ["rl-0"]) and got["updated_at"]
 
