@@ -91,9 +91,10 @@ def plan(
 ) -> Plan:
     """Build the reader's profile and gather candidates for their feed.
 
-    Onboarding interests join the profile with `profile.onboarding_weight` of the
-    reader's current saves: picked papers as faded saves, topics as extra interest
-    centroids whose similarity is scaled by that weight (and dropped at 0)."""
+    Onboarding interests join the profile at `profile.onboarding_weight` of the reader's
+    current saves: picked papers as saves of that weight; topics as history rows of that
+    weight (their similarity in `sim_max` scaled by it too) and as interests of their
+    own (likewise scaled in `sim_interest`); at weight 0 topics are dropped."""
     profile = build_profile(interactions)
     onboarding = onboarding or Onboarding()
     fade = onboarding_weight(len(profile.saved))
