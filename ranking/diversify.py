@@ -1,30 +1,128 @@
-"""Maximal marginal relevance: trade a little score for less repetition in a feed."""
+"""Variety in a feed: maximal marginal relevance, one paper per work (near-duplicates
+collapse), and a cap on papers by one first author per page."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
+_NOT_WORD = re.compile(r"[\W_]+")
 
-def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, relevance: float = 0.85) -> list[int]:
-    """Indexes of `k` items chosen greedily by relevance·score − (1−relevance)·redundancy.
+
+def work_key(title: str) -> str:
+    """A title normalised so that versions of one work compare equal: Unicode-folded,
+    case-folded, punctuation and spacing dropped ("Attention is all you need." ==
+    "ATTENTION IS ALL YOU NEED")."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return _NOT_WORD.sub(" ", folded).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    order: list[int]  # chosen indexes, best first
+    collapsed: frozenset[int]  # indexes left out as the same work as a chosen one
+
+
+def select(
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    relevance: float = 0.85,
+    works: Sequence[str] | None = None,
+    duplicate_cosine: float | None = None,
+) -> Selection:
+    """`k` items chosen greedily by relevance·score − (1−relevance)·redundancy (MMR).
 
     Scores are rescaled to [0, 1] first so that `relevance` means the same for every
-    ranker; redundancy is the highest cosine to an item already chosen.
+    ranker; redundancy is the highest cosine to an item already chosen. Once an item is
+    chosen, the items that are the same work leave the race: equal `works` keys (see
+    `work_key`), or a cosine of at least `duplicate_cosine` (None: no such test), and
+    their own duplicates in turn. So of a group of near-duplicates the best-ranked one
+    is kept.
     """
     n = len(scores)
     k = min(k, n)
     if k == 0:
-        return []
+        return Selection([], frozenset())
     spread = float(scores.max() - scores.min())
     norm = (scores - scores.min()) / spread if spread > 0 else np.ones(n)
+    # Works as integer codes (0: unknown, never equal to another), compared in one step.
+    codes: dict[str, int] = {}
+    work = (
+        np.array([codes.setdefault(w, len(codes) + 1) if w else 0 for w in works])
+        if works is not None
+        else None
+    )
     chosen: list[int] = []
     redundancy = np.zeros(n)
     available = np.ones(n, dtype=bool)
-    for _ in range(k):
+    collapsed = np.zeros(n, dtype=bool)
+    while len(chosen) < k and available.any():
         value = relevance * norm - (1 - relevance) * redundancy
         value[~available] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
         available[best] = False
-        redundancy = np.maximum(redundancy, vectors @ vectors[best])
-    return chosen
+        similarity = vectors @ vectors[best]
+        redundancy = np.maximum(redundancy, similarity)
+        # The same work, transitively: a duplicate of a duplicate goes too (v1 and v2 share
+        # a title, v2 and the journal version their text).
+        frontier = [(best, similarity)]
+        while frontier:
+            item, item_similarity = frontier.pop()
+            same = (
+                item_similarity >= duplicate_cosine
+                if duplicate_cosine is not None
+                else np.zeros(n, dtype=bool)
+            )
+            if work is not None and work[item]:
+                same |= work == work[item]
+            same &= available
+            if same.any():
+                collapsed |= same
+                available &= ~same
+                frontier += [(int(j), vectors @ vectors[j]) for j in np.flatnonzero(same)]
+    return Selection(chosen, frozenset(np.flatnonzero(collapsed).tolist()))
+
+
+def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, relevance: float = 0.85) -> list[int]:
+    """Indexes of `k` items chosen by maximal marginal relevance (`select` without
+    collapsing near-duplicates)."""
+    return select(scores, vectors, k, relevance).order
+
+
+def cap_per_page(
+    order: Sequence[int], authors: Sequence[str], page_size: int, cap: int
+) -> list[int]:
+    """`order` rearranged so that each page of `page_size` has at most `cap` items whose
+    first author (`authors[i]`, compared case-folded; "" means unknown and is never capped)
+    is the same. An item over the cap moves to the top of the next page, so the order
+    changes as little as it can. When only over-cap items are left to fill a page, the
+    list ends there (they are dropped), so pages stay whole. `cap` below 1 changes nothing."""
+    if cap < 1 or page_size < 1:
+        return list(order)
+    pending = list(order)
+    out: list[int] = []
+    while pending:
+        counts: dict[str, int] = {}
+        page: list[int] = []
+        deferred: list[int] = []
+        rest = iter(pending)
+        for i in rest:
+            author = authors[i].strip().casefold()
+            if author and counts.get(author, 0) >= cap:
+                deferred.append(i)
+                continue
+            counts[author] = counts.get(author, 0) + 1
+            page.append(i)
+            if len(page) == page_size:
+                break
+        out.extend(page)
+        if len(page) < page_size:
+            break
+        pending = deferred + list(rest)
+    return out

@@ -3,6 +3,7 @@ them to HTTP (problem+json) and the command line prints their message.
 
     PaperfeedError           something paperfeed refuses, with a message a person can act on
     ├── InvalidInput         a request, file or setting cannot be accepted        (HTTP 422)
+    │   ├── BadQuery         a query parameter cannot be used (a forged cursor)   (HTTP 400)
     │   ├── ArtifactError    a model artifact is missing, corrupt or for other features
     │   ├── DataError        an evaluation data file cannot be used
     │   └── SettingsError    a PAPERFEED_* variable is unknown or malformed
@@ -36,6 +37,11 @@ class PaperfeedError(Exception):
 
 class InvalidInput(PaperfeedError):
     """A request, file or setting is well-formed but cannot be accepted."""
+
+
+class BadQuery(InvalidInput):
+    """A query parameter is well-formed as a string but cannot be used (a cursor that
+    this server did not issue for this reader, a date with a window)."""
 
 
 class ArtifactError(InvalidInput):

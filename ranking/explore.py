@@ -4,6 +4,7 @@ ranker's own picks (and can be evaluated off-policy)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +17,17 @@ class Slot:
     explored: bool
 
 
-def explore(order: list[int], n: int, share: float, rng: np.random.Generator) -> list[Slot]:
+def explore(
+    order: list[int],
+    n: int,
+    share: float,
+    rng: np.random.Generator,
+    skip: Collection[int] = frozenset(),
+) -> list[Slot]:
     """Fill each slot of `order` (candidate indexes, best first) with probability `share`
-    by a candidate drawn uniformly from the `n` candidates not in the feed."""
-    taken = set(order)
+    by a candidate drawn uniformly from the `n` candidates not in the feed nor in `skip`
+    (near-duplicates of papers in it)."""
+    taken = set(order) | set(skip)
     spare = [i for i in range(n) if i not in taken]
     slots = []
     for index in order:

@@ -87,6 +87,11 @@ class Context:
     related: SparseScores = field(default_factory=SparseScores)  # RP3beta with the history
     taste: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # ALS
     ease: SparseScores = field(default_factory=SparseScores)  # EASE with the history
+    # (k,) weight of each interest in `sim_interest` (empty: all 1); onboarding topics fade.
+    interest_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # (h,) scale of each history row's similarity in `sim_max` (empty: all 1): onboarding
+    # topics stand in the history like saved papers, scaled by their fading weight.
+    history_scale: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +118,18 @@ def build(
     hist, weights = context.history_vectors, context.history_weights
     if len(hist):
         sims = vectors @ hist.T
+        if len(context.history_scale):
+            sims = sims * context.history_scale
         mean = (hist * weights[:, None]).sum(axis=0)
         mean /= np.linalg.norm(mean) + 1e-12
         m[:, col["sim_profile"]] = vectors @ mean
         m[:, col["sim_max"]] = sims.max(axis=1)
         nearest = sims.argmax(axis=1)
     if len(context.interests):
-        m[:, col["sim_interest"]] = (vectors @ context.interests.T).max(axis=1)
+        sims = vectors @ context.interests.T
+        if len(context.interest_weights):
+            sims = sims * context.interest_weights
+        m[:, col["sim_interest"]] = sims.max(axis=1)
 
     # Column by column: a few hundred candidates per request, so no per-cell numpy calls.
     for source in SOURCES:

@@ -9,7 +9,11 @@ import numpy as np
 
 from ranking.artifacts import read_artifact
 from ranking.errors import ArtifactError
-from ranking.features import NAMES
+from ranking.features import FRESH_DAYS, FRESH_WEIGHT, HEURISTIC_WEIGHTS, NAMES
+
+# The column of `contributions` that holds what no feature explains (LightGBM's expected
+# value; 0 for the heuristic).
+BIAS = "bias"
 
 
 class Ranker(Protocol):
@@ -35,6 +39,20 @@ class HeuristicRanker:
     def score(self, features: np.ndarray) -> np.ndarray:
         return np.asarray(features[:, self._column], dtype=np.float32)
 
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """(n, len(NAMES) + 1): the heuristic's terms (`features.heuristic_score`), each
+        under the feature it weighs (freshness under `age_days`); the last column, the
+        bias, is 0. Rows sum to the score."""
+        out = np.zeros((len(features), len(NAMES) + 1), dtype=np.float64)
+        for name, weight in HEURISTIC_WEIGHTS.items():
+            column = NAMES.index(name)
+            out[:, column] = weight * features[:, column].astype(np.float64)
+        age = NAMES.index("age_days")
+        out[:, age] = FRESH_WEIGHT * np.exp(
+            -np.expm1(features[:, age].astype(np.float64)) / FRESH_DAYS
+        )
+        return out
+
 
 class LightGBMRanker:
     """A trained LightGBM lambdarank model; `version` names its artifact."""
@@ -59,6 +77,27 @@ class LightGBMRanker:
         # One thread: a server answers many small requests at once.
         scores = self.booster.predict(features, num_threads=1)
         return np.asarray(scores, dtype=np.float32)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """(n, len(NAMES) + 1): LightGBM's SHAP values per feature (`pred_contrib`), the
+        last column the model's expected value. Rows sum to the score."""
+        if len(features) == 0:
+            return np.zeros((0, len(NAMES) + 1), dtype=np.float64)
+        values = self.booster.predict(features, num_threads=1, pred_contrib=True)
+        return np.asarray(values, dtype=np.float64)
+
+
+def contributions(ranker: Ranker, features: np.ndarray) -> list[dict[str, float]] | None:
+    """Per row of `features`: how much each feature added to `ranker`'s score (features
+    that added nothing left out, `BIAS` for the rest), summing to the score; None for a
+    ranker that cannot say."""
+    if not isinstance(ranker, HeuristicRanker | LightGBMRanker):
+        return None
+    names = (*NAMES, BIAS)
+    return [
+        {name: float(v) for name, v in zip(names, row, strict=True) if v != 0.0}
+        for row in ranker.contributions(features)
+    ]
 
 
 def load_ranker(path: Path) -> LightGBMRanker:

@@ -13,11 +13,20 @@ import numpy as np
 
 from ranking import features
 from ranking.candidates import DEFAULT_LIMITS, Candidate, Limits, gather
-from ranking.diversify import mmr
+from ranking.diversify import cap_per_page, select, work_key
 from ranking.explore import explore
 from ranking.index import VectorIndex
 from ranking.model import Ranker
-from ranking.profile import Interaction, Profile, build_profile, interests
+from ranking.profile import (
+    WEIGHTS,
+    Interaction,
+    Onboarding,
+    Profile,
+    build_profile,
+    interests,
+    onboarding_weight,
+    with_onboarding,
+)
 from ranking.stats import CatalogueStats
 
 # The most recent/heaviest liked papers that shape a profile.
@@ -27,9 +36,36 @@ MAX_HISTORY = 200
 @dataclass(frozen=True, slots=True)
 class Plan:
     profile: Profile
-    history_keys: list[int]  # rows of context.history_vectors
+    # Rows of context.history_vectors: liked papers' keys, then onboarding topics as
+    # negative keys (see `topic_of`).
+    history_keys: list[int]
     context: features.Context
     candidates: list[Candidate]
+    onboarding_keys: frozenset[int] = frozenset()  # papers the reader picked as interests
+    topics: tuple[str, ...] = ()  # onboarding topics in force (history keys -1, -2, ...)
+
+
+def topic_of(key: int) -> int | None:
+    """The onboarding topic (its index) a negative history key stands for; None for papers."""
+    return -1 - key if key < 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Variety:
+    """How a feed is kept varied (besides MMR): near-duplicates collapse to one paper,
+    and each page of `page_size` has at most `author_cap` papers by one first author."""
+
+    duplicate_cosine: float | None = None  # None: only equal normalised titles collapse
+    author_cap: int = 0  # 0: no cap
+    page_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What tells papers apart as works and authors."""
+
+    title: str
+    first_author: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +87,47 @@ def plan(
     hidden: Collection[int],
     now_epoch: float,
     limits: Limits = DEFAULT_LIMITS,
+    onboarding: Onboarding | None = None,
 ) -> Plan:
-    """Build the reader's profile and gather candidates for their feed."""
+    """Build the reader's profile and gather candidates for their feed.
+
+    Onboarding interests join the profile at `profile.onboarding_weight` of the reader's
+    current saves: picked papers as saves of that weight; topics as history rows of that
+    weight (their similarity in `sim_max` scaled by it too) and as interests of their
+    own (likewise scaled in `sim_interest`); at weight 0 topics are dropped."""
     profile = build_profile(interactions)
+    onboarding = onboarding or Onboarding()
+    fade = onboarding_weight(len(profile.saved))
+    profile = with_onboarding(profile, onboarding.keys, fade)
     liked = list(profile.weights)[:MAX_HISTORY]
     present, vectors = index.vectors(liked)
     history_keys = [k for k, ok in zip(liked, present, strict=True) if ok]
     history_vectors = vectors[present]
-    weights = np.array([profile.weights[k] for k in history_keys], dtype=np.float32)
+    weights = [profile.weights[k] for k in history_keys]
+    scale = [1.0] * len(history_keys)
+    topics = onboarding.topics if fade > 0 else ()
+    if topics:
+        # Each topic joins the history as a saved paper would, at the faded weight; its
+        # key is negative (-1 for the first topic): no paper, but `topic_of` tells which.
+        history_keys += [-1 - t for t in range(len(topics))]
+        history_vectors = np.vstack([history_vectors, onboarding.topic_vectors[: len(topics)]])
+        weights += [WEIGHTS["save"] * fade] * len(topics)
+        scale += [fade] * len(topics)
+    history_weights = np.array(weights, dtype=np.float32)
     centroids = (
-        interests(history_vectors, weights) if len(history_keys) else np.zeros((0, index.dim))
+        interests(history_vectors, history_weights)
+        if len(history_keys)
+        else np.zeros((0, index.dim))
     )
+    # Topics also are interests of their own, so that each has its own retrieval query.
+    interest_weights = np.array([1.0] * len(centroids) + [fade] * len(topics))
+    if topics:
+        centroids = np.vstack([centroids, onboarding.topic_vectors[: len(topics)]])
     cosave = stats.cosave_scores(liked)
     collaborative = sorted(cosave.items(), key=lambda kv: (-kv[1], kv[0]))
     context = features.Context(
-        history_vectors,
-        weights,
+        history_vectors.astype(np.float32),
+        history_weights,
         centroids.astype(np.float32),
         now_epoch,
         stats,
@@ -75,6 +136,8 @@ def plan(
         related=stats.related_scores(liked),
         taste=stats.taste(liked),
         ease=stats.ease_scores(liked),
+        interest_weights=interest_weights.astype(np.float32),
+        history_scale=np.array(scale, dtype=np.float32),
     )
     excluded = set(hidden) | profile.excluded
     popular = stats.popular(limits.popular + len(excluded))
@@ -94,7 +157,14 @@ def plan(
         factors=factors,
         ease=ease,
     )
-    return Plan(profile, history_keys, context, cands)
+    return Plan(
+        profile,
+        history_keys,
+        context,
+        cands,
+        frozenset(onboarding.keys),
+        tuple(topics),
+    )
 
 
 def featurize(
@@ -118,13 +188,38 @@ def rank(
     relevance: float = 0.85,
     explore_share: float = 0.0,
     rng: np.random.Generator | None = None,
+    variety: Variety = Variety(),
+    works: Mapping[int, Work] | None = None,
 ) -> list[Ranked]:
-    """Score the plan's candidates with `ranker`, pick a diverse top `k`, and give each
-    slot with probability `explore_share` to a random other candidate."""
+    """Score the plan's candidates with `ranker`, pick a diverse top `k` with one paper per
+    work (`works` by key: equal normalised titles, or `variety.duplicate_cosine`), give
+    each slot with probability `explore_share` to a random other candidate, and cap the
+    papers per first author on each page of `variety.page_size`."""
     cands, vectors, built = featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
-    order = mmr(scores, vectors, k, relevance)
-    slots = explore(order, len(cands), explore_share, rng or np.random.default_rng())
+    identity = [works.get(c.key, Work("")) for c in cands] if works else None
+    chosen = select(
+        scores,
+        vectors,
+        k,
+        relevance,
+        works=[work_key(w.title) for w in identity] if identity else None,
+        duplicate_cosine=variety.duplicate_cosine,
+    )
+    slots = explore(
+        chosen.order,
+        len(cands),
+        explore_share,
+        rng or np.random.default_rng(),
+        skip=chosen.collapsed,
+    )
+    if identity and variety.author_cap > 0:
+        by_index = {slot.index: slot for slot in slots}
+        authors = [w.first_author for w in identity]
+        capped = cap_per_page(
+            [s.index for s in slots], authors, variety.page_size or k, variety.author_cap
+        )
+        slots = [by_index[i] for i in capped]
     out = []
     for slot in slots:
         i = slot.index

@@ -24,6 +24,8 @@ class Profile:
     weights: dict[int, float] = field(default_factory=dict)
     # Saved (now or before) or dismissed: never recommended.
     excluded: frozenset[int] = frozenset()
+    # Saved now (the latest of save/unsave is a save).
+    saved: frozenset[int] = frozenset()
 
     @property
     def is_cold(self) -> bool:
@@ -57,7 +59,44 @@ def build_profile(interactions: Iterable[Interaction], half_life_days: float = 3
     for key in dismissed:
         weight.pop(key, None)
     ordered = dict(sorted(weight.items(), key=lambda kv: (-kv[1], kv[0])))
-    return Profile(weights=ordered, excluded=frozenset(saved) | frozenset(dismissed))
+    current = frozenset(k for k, age in saved.items() if age is not None)
+    return Profile(weights=ordered, excluded=frozenset(saved) | frozenset(dismissed), saved=current)
+
+
+# Onboarding interests (topics and papers a reader names) stand in for saves until real
+# saves arrive: their weight halves with every ONBOARDING_HALF_SAVES saves the reader has,
+# and they stop counting below ONBOARDING_FLOOR (after 22 saves).
+ONBOARDING_HALF_SAVES = 5.0
+ONBOARDING_FLOOR = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Onboarding:
+    """What a reader said they care about: papers (index keys) and free-text topics
+    with their unit vectors (one row per topic, same embedding model as the papers)."""
+
+    keys: tuple[int, ...] = ()
+    topics: tuple[str, ...] = ()
+    topic_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+
+def onboarding_weight(saves: int) -> float:
+    """The weight of onboarding interests for a reader with `saves` current saves:
+    1 with none, 0.5 after 5, 0.25 after 10, 0 from 22 on."""
+    weight = 0.5 ** (saves / ONBOARDING_HALF_SAVES)
+    return weight if weight >= ONBOARDING_FLOOR else 0.0
+
+
+def with_onboarding(profile: Profile, keys: Iterable[int], weight: float) -> Profile:
+    """`profile` with the reader's onboarding papers liked as a save of `weight` (times a
+    save's weight) each; they are never recommended back, faded or not."""
+    picked = frozenset(keys)
+    weights = dict(profile.weights)
+    if weight > 0:
+        for key in picked:
+            weights[key] = weights.get(key, 0.0) + WEIGHTS["save"] * weight
+    ordered = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Profile(ordered, profile.excluded | picked, profile.saved)
 
 
 def _decayed(kind: str, event: Interaction, half_life_days: float) -> float:

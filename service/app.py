@@ -27,6 +27,7 @@ from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from ranking.embedder import Embedder
 from ranking.errors import (
+    BadQuery,
     Conflict,
     Forbidden,
     Gone,
@@ -63,6 +64,7 @@ DATABASE_DOWN = (
 # The error tree (ranking.errors) as HTTP: the nearest listed ancestor decides. An error
 # listed nowhere (a training or replay error reaching a request) is a bug: 500.
 HTTP_STATUS: dict[type[PaperfeedError], tuple[int, str]] = {
+    BadQuery: (400, "Bad request"),
     InvalidInput: (422, "Invalid input"),
     Conflict: (409, "Conflict"),
     NotFound: (404, "Not found"),

@@ -46,6 +46,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Seconds between refits of the collaborative models (RP3beta, ALS, EASE), at the first
     # statistics refresh after that long: heavier, and their signal changes slowly.
     collab_refresh_seconds: float = 600.0
+    # Papers in one ranked feed, across all its pages (cursors); the first page keeps the
+    # rest for the later ones.
+    feed_depth: int = 100
+    # How long a feed's cursor works (its kept ranked list is then dropped).
+    feed_cursor_ttl_seconds: int = 86_400
+    # At most this many papers by one first author on a page of a feed (0: no cap).
+    feed_author_cap: int = 2
+    # Papers whose embeddings have at least this cosine are the same work: a feed shows
+    # one of them (as it does for equal normalised titles). Above 1: titles only.
+    duplicate_cosine: float = 0.95
     # Share of feed slots given to a random candidate (logged with its propensity).
     explore_share: float = 0.1
     # Folder of trained model artifacts; empty means `data_dir/models`.

@@ -151,16 +151,26 @@ class Item(Struct):
     paper_id: str
     title: str
     score: float
+    # 0-based place in the whole ranked list (later pages continue the count).
     position: int
     reasons: list[Reason]
     # For "similar": the paper of the reader's history this one is closest to.
     similar_to: str | None = None
+    # Why the paper is here, as a sentence for the reader (built from true facts; a title
+    # it names is in *asterisks*).
+    explanation: str = ""
+    # Only with `explain=true`: how much each feature added to `score` (LightGBM SHAP
+    # values or the heuristic's terms; "bias" for the rest); they sum to the score.
+    contributions: dict[str, float] | None = None
 
 
 class Feed(Struct):
     request_id: uuid.UUID
     model_version: str
     items: list[Item]
+    # Send as `cursor` for the next page of the same ranked list; null on the last page.
+    next: str | None = None
+    page: int = 1
 
 
 class ItemList(Struct):
@@ -323,6 +333,7 @@ class UserDeletion(Struct):
     events: int
     feeds: int
     impressions: int
+    interests: int = 0
 
 
 class ExportedEvent(Struct):
@@ -343,9 +354,15 @@ class ExportedImpression(Struct):
     model_version: str
 
 
+class ExportedInterests(Struct):
+    set_at: datetime
+    topics: list[str]
+    paper_ids: list[str]
+
+
 class UserExport(Struct):
     """Everything stored about one reader. Their profile is not stored: it is computed
-    from these events whenever a feed is built."""
+    from these events (and interests) whenever a feed is built."""
 
     user_id: str
     exported_at: datetime
@@ -354,6 +371,42 @@ class UserExport(Struct):
     # Their e-mail digest subscription (with the address) and Atom feed tokens, if any.
     subscription: Subscription | None = None
     feed_tokens: list[FeedToken] = []
+    interests: list[ExportedInterests] = []
+
+
+# --- onboarding -------------------------------------------------------------------------
+
+MAX_TOPICS = 10
+MAX_INTEREST_PAPERS = 20
+Topic = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=NOT_BLANK,
+        description="Free text, e.g. 'protein structure prediction'",
+        examples=["graph neural networks"],
+    ),
+]
+
+
+class InterestsIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The body of `PUT /v1/users/{user_id}/interests`: replaces the reader's interests
+    (send both lists empty to clear them)."""
+
+    topics: Annotated[list[Topic], Meta(max_length=MAX_TOPICS)] = []
+    paper_ids: Annotated[list[PaperId], Meta(max_length=MAX_INTEREST_PAPERS)] = []
+
+
+class Interests(Struct):
+    """A reader's onboarding interests and the weight they have in the feed now: 1 until
+    the reader saves papers, halving with every 5 saves, 0 from 22 saves on."""
+
+    user_id: str
+    topics: list[str]
+    paper_ids: list[str]
+    updated_at: datetime | None
+    weight: float
 
 
 # --- errors -------------------------------------------------------------------------------

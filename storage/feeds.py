@@ -10,10 +10,11 @@ from datetime import datetime
 
 from ranking import features, pipeline
 from ranking.index import VectorIndex
-from ranking.profile import Interaction
+from ranking.profile import Interaction, Onboarding
 from ranking.stats import CatalogueStats
 from storage.delivery import DeliveryStore
-from storage.rows import HistoryRow, PaperMeta
+from storage.interests import interests
+from storage.rows import HistoryRow, InterestsRow, PaperMeta
 from storage.store import Store
 
 HISTORY_EVENTS = 1000
@@ -25,6 +26,7 @@ class FeedInputs:
     history: list[HistoryRow]  # newest first
     hidden: set[int]  # shown too often lately
     fresh: list[int]
+    interests: InterestsRow | None = None  # what the reader said they care about
 
 
 @dataclass(frozen=True)
@@ -39,31 +41,60 @@ async def read_inputs(
     store: Store,
     resting: Resting,
     user_id: str,
+    dim: int,
     as_of: datetime | None = None,
     surface: str = "api",
 ) -> FeedInputs:
     """What the database says about the reader and the catalogue (as of `as_of`: now), for
-    a feed shown on `surface`."""
-    history, hidden, fresh = await asyncio.gather(
+    a feed shown on `surface`; `dim` is the embedding dimension (of the index) that topic
+    vectors must have."""
+    history, hidden, fresh, onboarding = await asyncio.gather(
         store.user_history(user_id, HISTORY_EVENTS, as_of),
         store.overshown(user_id, resting.window_days, resting.max_impressions, as_of),
         store.fresh(FRESH_CANDIDATES, as_of),
+        interests(store, user_id, dim, as_of),
     )
     if surface == "digest":  # a paper goes to a reader by e-mail once, never again
         hidden |= await DeliveryStore(store).digest_sent_papers(user_id, as_of)
-    return FeedInputs(history, hidden, fresh)
+    return FeedInputs(history, hidden, fresh, onboarding)
 
 
 def plan_feed(
     index: VectorIndex, stats: CatalogueStats, inputs: FeedInputs, now: datetime
 ) -> pipeline.Plan:
     epoch = now.timestamp()
-    interactions = [
-        Interaction(h.seq, h.type, (epoch - h.occurred_at.timestamp()) / 86_400)
-        for h in inputs.history
+    return pipeline.plan(
+        index,
+        interactions(inputs.history, now),
+        stats,
+        inputs.fresh,
+        inputs.hidden,
+        epoch,
+        onboarding=onboarding(inputs.interests),
+    )
+
+
+def interactions(history: list[HistoryRow], now: datetime) -> list[Interaction]:
+    """The reader's events as the profile takes them, aged as of `now`."""
+    epoch = now.timestamp()
+    return [
+        Interaction(h.seq, h.type, (epoch - h.occurred_at.timestamp()) / 86_400) for h in history
     ]
-    return pipeline.plan(index, interactions, stats, inputs.fresh, inputs.hidden, epoch)
+
+
+def onboarding(row: InterestsRow | None) -> Onboarding | None:
+    """The pipeline's view of stored interests; topics without a usable vector are left
+    out (their vectors were made by another embedding model: see service.feed)."""
+    if row is None:
+        return None
+    topics = tuple(row.topics) if len(row.topic_vectors) == len(row.topics) else ()
+    return Onboarding(tuple(row.keys), topics, row.topic_vectors[: len(topics)])
 
 
 def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
     return {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
+
+
+def paper_works(meta: dict[int, PaperMeta]) -> dict[int, pipeline.Work]:
+    """What tells the papers apart as works (titles) and authors, for variety."""
+    return {k: pipeline.Work(m.title, m.first_author) for k, m in meta.items()}

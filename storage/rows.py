@@ -55,6 +55,8 @@ class PopularPaper:
     id: str
     title: str
     score: float
+    saves: int = 0  # on the day asked for (trending by day)
+    clicks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class PaperMeta:
     title: str
     abstract_chars: int
     published_epoch: float
+    first_author: str = ""  # "" when the paper lists no authors
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,46 @@ class Impression:
     # Probability that this paper was shown in this slot (below 1 for exploration slots).
     propensity: float = 1.0
     explored: bool = False
+    page: int = 1  # which page of the feed (cursor) it was on
+
+
+@dataclass(frozen=True, slots=True)
+class KeptItem:
+    """One paper of a ranked list kept for the feed's later pages, as it will be served
+    and logged (`features`: little-endian float32, as the ranker saw them)."""
+
+    key: int
+    paper_id: str
+    title: str
+    score: float
+    features: bytes
+    propensity: float
+    explored: bool
+    reasons: list[str]
+    similar_to: str | None
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeptList:
+    """The ranked list of a served feed beyond its first page."""
+
+    page_size: int
+    items: list[KeptItem]
+    created_at: datetime | None = None
+    model_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InterestsRow:
+    """A reader's onboarding interests as stored (the newest set in force)."""
+
+    set_at: datetime
+    topics: list[str]
+    paper_ids: list[str]
+    keys: list[int]  # index keys of the live papers among paper_ids
+    topic_vectors: np.ndarray  # (topics, dim) float32
+    embedding_model: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +235,7 @@ class DeletedRows:
     events: int
     feeds: int
     impressions: int
+    interests: int = 0
 
 
 @dataclass(frozen=True, slots=True)

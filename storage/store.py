@@ -26,6 +26,7 @@ from storage.rows import (
     FeedRecord,
     HistoryRow,
     Impression,
+    KeptList,
     KeyRecord,
     LabelledImpression,
     ModelRecord,
@@ -55,6 +56,26 @@ def _key(row: asyncpg.Record) -> KeyRecord:
         row["revoked_at"],
         row.get("secret_sha256", ""),
     )
+
+
+def impression_args(
+    request_id: uuid.UUID, user_id: str, impressions: Sequence[Impression]
+) -> list[tuple[Any, ...]]:
+    """The rows of `insert_impression.sql` for a feed's shown papers."""
+    return [
+        (
+            request_id,
+            i.position,
+            user_id,
+            i.paper_id,
+            i.score,
+            i.features,
+            i.propensity,
+            i.explored,
+            i.page,
+        )
+        for i in impressions
+    ]
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -173,6 +194,15 @@ class Store:
         rows = await self.pool.fetch(sql("popular"), days, limit, SAVE_WEIGHT, CLICK_WEIGHT)
         return [PopularPaper(**dict(r)) for r in rows]
 
+    async def popular_between(
+        self, since: datetime, until: datetime, limit: int, published: bool = False
+    ) -> list[PopularPaper]:
+        """The papers with the most feedback in [since, until) (scored as `popular`), or
+        with `published` the papers published then, most feedback first; with counts."""
+        query = sql("published_between" if published else "trending_between")
+        rows = await self.pool.fetch(query, since, limit, SAVE_WEIGHT, CLICK_WEIGHT, until)
+        return [PopularPaper(**dict(r)) for r in rows]
+
     # --- events ---------------------------------------------------------------------------
 
     async def record_events(self, events: Sequence[EventRow]) -> tuple[int, set[int]]:
@@ -226,22 +256,12 @@ class Store:
         candidates: int,
         impressions: Sequence[Impression],
         surface: str = "api",
+        kept: KeptList | None = None,
     ) -> None:
         """Record a served feed (shown on `surface`: api, digest, atom) and what the ranker
-        saw for each shown paper."""
-        args: list[tuple[Any, ...]] = [
-            (
-                request_id,
-                i.position,
-                user_id,
-                i.paper_id,
-                i.score,
-                i.features,
-                i.propensity,
-                i.explored,
-            )
-            for i in impressions
-        ]
+        saw for each shown paper, and keep the rest of its ranked list (`kept`) for its
+        later pages."""
+        args = impression_args(request_id, user_id, impressions)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 sql("insert_feed"),
@@ -256,6 +276,14 @@ class Store:
             )
             if args:
                 await conn.executemany(sql("insert_impression"), args)
+            if kept is not None:
+                await conn.execute(
+                    sql("insert_ranked_list"),
+                    request_id,
+                    user_id,
+                    kept.page_size,
+                    msgspec.msgpack.encode(kept.items),
+                )
 
     async def feed_record(self, request_id: uuid.UUID) -> FeedRecord | None:
         """A served feed and the feature vectors logged for each paper in it."""
@@ -362,11 +390,13 @@ class Store:
             impressions = await conn.execute(sql("delete_user_impressions"), user_id)
             feeds = await conn.execute(sql("delete_user_feeds"), user_id)
             events = await conn.execute(sql("delete_user_events"), user_id)
+            interests = await conn.execute(sql("delete_user_interests"), user_id)
             # Their e-mail address and feed tokens go too (not counted: one row or a few).
             await conn.execute(sql("delete_user_subscription"), user_id)
             await conn.execute(sql("delete_user_feed_tokens"), user_id)
         # asyncpg returns the command tag, e.g. "DELETE 12".
-        return DeletedRows(*(int(tag.split()[-1]) for tag in (events, feeds, impressions)))
+        tags = (events, feeds, impressions, interests)
+        return DeletedRows(*(int(tag.split()[-1]) for tag in tags))
 
     async def export_user(self, user_id: str) -> tuple[list[StoredEvent], list[StoredImpression]]:
         """(events, impressions) of one reader, oldest first, from one snapshot."""

@@ -35,7 +35,7 @@ async def replay_features(
             f"feed {request_id} used statistics {feed.stats_version}, not {stats.version}"
         )
     inputs = await read_inputs(
-        store, resting, feed.user_id, as_of=feed.served_at, surface=feed.surface
+        store, resting, feed.user_id, index.dim, as_of=feed.served_at, surface=feed.surface
     )
     plan = plan_feed(index, stats, inputs, feed.served_at)
     meta = await store.papers_by_seq([c.key for c in plan.candidates])

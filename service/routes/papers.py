@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from datetime import UTC, datetime, time, timedelta
+from datetime import date as Day
+from typing import Annotated, Literal
 
 import numpy as np
 from litestar import delete, get, post
+from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from ranking.errors import Gone, InvalidInput, NotFound
+from ranking.errors import BadQuery, Gone, InvalidInput, NotFound
 from service import wire
 from service.auth import requires
 from service.records import to_row
@@ -119,13 +122,13 @@ async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
 
 
 async def _items(
-    runtime: Runtime, keys: list[int], scores: list[float], reason: wire.Reason
+    runtime: Runtime, keys: list[int], scores: list[float], reason: wire.Reason, why: str
 ) -> wire.ItemList:
     meta = await runtime.store.papers_by_seq(keys)
     ranked = [(k, s) for k, s in zip(keys, scores, strict=True) if k in meta]
     return wire.ItemList(
         items=[
-            wire.Item(meta[k].id, meta[k].title, round(s, 6), position, [reason])
+            wire.Item(meta[k].id, meta[k].title, round(s, 6), position, [reason], explanation=why)
             for position, (k, s) in enumerate(ranked)
         ]
     )
@@ -156,7 +159,7 @@ async def get_similar(
     if not present[0]:
         return wire.ItemList(items=[])
     keys, scores = _nearest(runtime, vectors, k, skip=paper.seq)
-    return await _items(runtime, keys, scores, "similar")
+    return await _items(runtime, keys, scores, "similar", f"Similar to *{paper.title}*")
 
 
 @get("/v1/search", tags=["papers"], responses=problems(), guards=[CATALOGUE])
@@ -172,25 +175,79 @@ async def search_papers(
     k = limit_or_default(limit, runtime)
     query = await asyncio.to_thread(runtime.embedder.embed, [q.strip()])
     keys, scores = _nearest(runtime, query, k, skip=None)
-    return await _items(runtime, keys, scores, "search")
+    return await _items(runtime, keys, scores, "search", "Matches your search")
+
+
+TrendingBy = Literal["activity", "published"]
 
 
 @get("/v1/trending", tags=["papers"], responses=problems(), guards=[CATALOGUE])
 async def get_trending(
     runtime: RuntimeDep,
-    days: Annotated[int, Parameter(ge=1, le=365, description="Window in days")] = 7,
+    days: Annotated[
+        int | None, Parameter(ge=1, le=365, description="Window in days (default 7); not with date")
+    ] = None,
+    date: Annotated[
+        Day | None,
+        Parameter(
+            description='One UTC day, YYYY-MM-DD ("Daily Papers"); not with days',
+            examples=[Example(value="2026-11-30")],
+        ),
+    ] = None,
+    by: Annotated[
+        TrendingBy,
+        Parameter(
+            description="activity: most saved (×3) and clicked (×1) in the window or on the "
+            "day; published: papers published then, most saved and clicked first"
+        ),
+    ] = "activity",
     limit: Limit = None,
 ) -> wire.ItemList:
-    """Papers with the most saves (weight 3) and clicks (weight 1) in the last `days`
-    (`ranking.stats.popularity`, as the feed's popular papers)."""
-    k = limit_or_default(limit, runtime)
-    papers = await runtime.store.popular(days, k)
+    """Trending papers: the most saved (weight 3) and clicked (weight 1) in the last `days`
+    or on the UTC day `date` (`ranking.stats.popularity`, as the feed's popular papers), or
+    with `by=published` the papers published then, most saved and clicked first."""
+    day = date
+    if day is not None and days is not None:
+        raise BadQuery("give either date (one day) or days (a window up to now), not both")
+    now = datetime.now(UTC)
+    if day is None:
+        until = now
+        since = now - timedelta(days=days or 7)
+        when = "this week" if (days or 7) == 7 else f"in the last {days} days"
+    else:
+        if day > now.date():
+            raise BadQuery(f"date {day.isoformat()} is in the future (days are UTC)")
+        since = datetime.combine(day, time(), UTC)
+        until = since + timedelta(days=1)
+        when = f"on {day.isoformat()}"
+    published = by == "published"
+    papers = await runtime.store.popular_between(
+        since, until, limit_or_default(limit, runtime), published=published
+    )
     return wire.ItemList(
         items=[
-            wire.Item(p.id, p.title, p.score, position, ["popular"])
+            wire.Item(
+                p.id,
+                p.title,
+                p.score,
+                position,
+                ["fresh" if published else "popular"],
+                explanation=_trending_sentence(p.saves, p.clicks, when, published),
+            )
             for position, p in enumerate(papers)
         ]
     )
+
+
+def _trending_sentence(saves: int, clicks: int, when: str, published: bool) -> str:
+    counts = " and ".join(
+        f"{n} {word}{'' if n == 1 else 's'}"
+        for n, word in ((saves, "save"), (clicks, "click"))
+        if n > 0
+    )
+    if published:
+        return f"Published {when}" + (f"; {counts} so far" if counts else "")
+    return f"{counts[:1].upper()}{counts[1:]} {when}"
 
 
 HANDLERS = [

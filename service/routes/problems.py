@@ -12,7 +12,7 @@ _MEANING = {
     403: "The credentials do not allow this: a missing scope, or another reader's data.",
     404: "No such resource.",
     409: "The resource's current state does not allow this; `detail` says why.",
-    410: "The paper was withdrawn.",
+    410: "The paper was withdrawn, or the feed cursor has expired.",
     413: "The request body is larger than PAPERFEED_MAX_BODY_BYTES.",
     422: "The request is well-formed but cannot be accepted; `detail` says why.",
     429: "Over PAPERFEED_RATE_LIMIT_PER_MINUTE for this key; retry after Retry-After seconds.",

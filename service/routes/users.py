@@ -18,6 +18,7 @@ from service.routes.problems import problems
 from service.routes.subscriptions import as_wire
 from service.runtime import RuntimeDep
 from storage.delivery import DeliveryStore
+from storage.interests import interest_history
 
 
 @post(
@@ -59,14 +60,17 @@ async def mint_token(
     guards=[requires("admin", readers="own")],
 )
 async def delete_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserDeletion:
-    """Delete everything stored about a reader: events, served feeds and impressions.
+    """Delete everything stored about a reader: events, served feeds and impressions,
+    interests.
 
     Idempotent: repeating it finds nothing and answers zeros. Catalogue statistics drop
     the reader's saves at the next refresh; trained models are aggregates and forget them
     at the next retraining.
     """
     deleted = await runtime.store.delete_user(user_id)
-    return wire.UserDeletion(user_id, deleted.events, deleted.feeds, deleted.impressions)
+    return wire.UserDeletion(
+        user_id, deleted.events, deleted.feeds, deleted.impressions, deleted.interests
+    )
 
 
 @get(
@@ -81,6 +85,7 @@ async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport
     delivery = DeliveryStore(runtime.store)
     subscription = await delivery.subscription(user_id)
     tokens = await delivery.feed_tokens(user_id)
+    interests = await interest_history(runtime.store, user_id)
     return wire.UserExport(
         user_id=user_id,
         exported_at=datetime.now(UTC),
@@ -98,6 +103,7 @@ async def export_user(user_id: UserPath, runtime: RuntimeDep) -> wire.UserExport
         ],
         subscription=None if subscription is None else as_wire(subscription),
         feed_tokens=[wire.FeedToken(t.token_id, t.created_at, t.revoked_at) for t in tokens],
+        interests=[wire.ExportedInterests(at, topics, ids) for at, topics, ids in interests],
     )
 
 

@@ -66,6 +66,10 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/users/alice/feed-tokens", "admin", "own", ok=201),
     Endpoint("GET", "/v1/users/alice/feed-tokens", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice/feed-tokens/000000000000", "admin", "own", ok=404),
+    Endpoint(
+        "PUT", "/v1/users/alice/interests", "admin", "own", body=lambda: {"topics": ["robots"]}
+    ),
+    Endpoint("GET", "/v1/users/alice/interests", "admin", "own"),
     Endpoint("GET", "/v1/users/alice/export", "admin", "own"),
     Endpoint("DELETE", "/v1/users/alice", "admin", "own"),
 ]

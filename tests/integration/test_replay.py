@@ -33,7 +33,12 @@ async def test_logged_features_equal_offline_recomputation(catalogue: AppClient)
     for _ in range(2):  # earlier feeds make impressions, which later feeds' features count
         await catalogue.get("/v1/users/reader/feed?limit=4")
     await catalogue.post("/v1/admin/stats/refresh")
+    interests = {"topics": ["protein design"], "paper_ids": ["proteins-2"]}
+    assert (await catalogue.put("/v1/users/reader/interests", json=interests)).status_code == 200
     served = (await catalogue.get("/v1/users/reader/feed?limit=8")).json()
+    # Interests changed later do not change how that feed replays.
+    changed = {"topics": ["robots"]}
+    assert (await catalogue.put("/v1/users/reader/interests", json=changed)).status_code == 200
 
     runtime = runtime_of(catalogue)
     assert catalogue.database_url

@@ -43,14 +43,29 @@ async def test_deleting_a_reader_removes_their_data_only_and_is_idempotent(
     )
     for user in ("carol", "carol", "dave"):
         assert (await client.get(f"/v1/users/{user}/feed", params={"limit": 2})).status_code == 200
+        interests = {"topics": [f"what {user} likes"]}
+        assert (await client.put(f"/v1/users/{user}/interests", json=interests)).status_code == 200
 
     first = await client.delete("/v1/users/carol", headers=await reader_token(client, "carol"))
     assert first.status_code == 200, first.text
-    assert first.json() == {"user_id": "carol", "events": 1, "feeds": 2, "impressions": 4}
+    assert first.json() == {
+        "user_id": "carol",
+        "events": 1,
+        "feeds": 2,
+        "impressions": 4,
+        "interests": 2,
+    }
     again = await client.delete("/v1/users/carol")  # a retry, here by an admin
-    assert again.json() == {"user_id": "carol", "events": 0, "feeds": 0, "impressions": 0}
+    assert again.json() == {
+        "user_id": "carol",
+        "events": 0,
+        "feeds": 0,
+        "impressions": 0,
+        "interests": 0,
+    }
 
-    for table in ("events", "feeds", "impressions"):
+    # Ranked lists kept for later pages go with the feeds.
+    for table in ("events", "feeds", "impressions", "interests", "ranked_lists"):
         left = await client.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = 'carol'")
         assert left == 0, table
         other = await client.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = 'dave'")

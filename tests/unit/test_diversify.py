@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranking.diversify import mmr
+from ranking.diversify import cap_per_page, mmr, select, work_key
 from tests.support import clustered
 
 
@@ -15,3 +15,39 @@ def test_mmr_spreads_a_feed_over_topics() -> None:
     mixed = mmr(scores, vectors, 4, relevance=0.3)
     assert mixed[0] == 0 and any(i >= 5 for i in mixed)
     assert mmr(scores[:0], vectors[:0], 3) == []
+
+
+def test_versions_of_one_work_have_one_key() -> None:
+    assert work_key("Attention Is All You Need") == work_key("  attention is all you need.")
+    assert work_key("BERT: Pre-training") == work_key("BERT — pre‑training")
+    assert work_key("Attention Is All You Need") != work_key("Attention is not all you need")
+
+
+def test_near_duplicates_collapse_to_the_best_ranked_one() -> None:
+    vectors = clustered(n_per=5)
+    vectors[3] = vectors[0]  # the same text under another id: cosine 1
+    scores = np.array([0.9, 1.0, 0.5, 0.8, 0.4, 0.3, 0.2, 0.1, 0.05, 0.0])
+    works = [f"paper {i}" for i in range(10)]
+    works[7] = works[1]  # the same title under another id
+    works[8] = works[3]  # ... and a duplicate of a duplicate (3 is 0's text)
+    chosen = select(scores, vectors, 10, relevance=1.0, works=works, duplicate_cosine=0.95)
+    assert chosen.order == [1, 0, 2, 4, 5, 6, 9]
+    assert chosen.collapsed == {3, 7, 8}
+    # Without the tests, everything is kept.
+    assert len(select(scores, vectors, 10, relevance=1.0).order) == 10
+
+
+def test_no_page_has_more_than_the_cap_of_one_first_author() -> None:
+    authors = ["Ada", "ada ", "Ada", "Bo", "Ada", "", "", "", "Cy", "Ada"]
+    order = list(range(10))
+    capped = cap_per_page(order, authors, page_size=3, cap=1)
+    # Ada's third paper waits for the third page; her last two have no page left to fill
+    # but one full of Ada: the list ends before them.
+    assert capped == [0, 3, 5, 1, 6, 7, 2, 8]
+    pages = [capped[i : i + 3] for i in range(0, len(capped), 3)]
+    for page in pages:
+        named = [authors[i].strip().casefold() for i in page if authors[i].strip()]
+        assert len(named) == len(set(named)), (page, capped)
+    # Unknown authors ("") are never capped; cap 0 changes nothing.
+    assert cap_per_page(order, [""] * 10, 3, 1) == order
+    assert cap_per_page(order, authors, 3, 0) == order

@@ -1,0 +1,81 @@
+"""Explanations a reader understands: one sentence per feed item, built only from facts
+the plan holds (the paper named really is one the reader saved, opened or picked)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ranking.pipeline import Plan, Ranked, topic_of
+
+# How a liked paper came to be in the reader's profile, as the sentence says it.
+SAVED = "which you saved"
+PICKED = "which you picked as an interest"
+OPENED = "which you opened"
+
+
+def explanation(plan: Plan, item: Ranked, titles: Mapping[int, str], age_days: float) -> str:
+    """The sentence for `item` of a feed planned as `plan`. `titles` maps index keys of
+    the reader's liked papers to their titles; `age_days` is the paper's age.
+
+    The strongest true statement wins: a random (exploration) pick says so; then the
+    liked paper or onboarding topic it is most similar to, whichever is closer; then
+    co-saves with the reader's saved papers; other readers' tastes; popularity;
+    freshness.
+    """
+    if item.explored:
+        return "A wildcard: picked at random so your feed is not only more of the same"
+    sources = set(item.sources)
+    if "similar" in sources:
+        similar = _similar(plan, item, titles)
+        if similar:
+            return similar
+    if "collaborative" in sources:
+        cosaved = _cosaved_with(plan, item.key)
+        if len(cosaved) == 1 and cosaved[0] in titles:
+            return f"Readers who saved *{titles[cosaved[0]]}* also saved this"
+        if cosaved:
+            return f"Saved by readers who saved {len(cosaved)} of your papers"
+    if sources & {"collaborative", "related", "factors", "ease"}:
+        return "Saved by readers whose saves are like yours"
+    if "popular" in sources:
+        stats = plan.context.stats.of(item.key)
+        counts = _counts(stats.saves_7d, stats.clicks_7d)
+        return f"Popular this week ({counts})" if counts else "Popular this week"
+    if "fresh" in sources:
+        days = int(age_days)
+        when = "today" if days < 1 else "yesterday" if days < 2 else f"{days} days ago"
+        return f"New: published {when}"
+    return "Recommended for you"
+
+
+def _similar(plan: Plan, item: Ranked, titles: Mapping[int, str]) -> str | None:
+    """The liked paper or onboarding topic the item is closest to, if there is one."""
+    liked = item.similar_to
+    topic = topic_of(liked) if liked is not None else None
+    if topic is not None and topic < len(plan.topics):
+        return f"Matches your interest in {plan.topics[topic]}"
+    if liked is None or liked not in titles:
+        return None
+    if liked in plan.profile.saved:
+        how = SAVED
+    elif liked in plan.onboarding_keys:
+        how = PICKED
+    else:
+        how = OPENED
+    return f"Similar to *{titles[liked]}*, {how}"
+
+
+def _cosaved_with(plan: Plan, key: int) -> list[int]:
+    """The reader's saved papers that someone saved together with `key`, most co-saves first."""
+    cosaves = plan.context.stats.models.cosaves
+    found = [(cosaves[s][key], s) for s in plan.profile.saved if key in cosaves.get(s, {})]
+    return [s for _, s in sorted(found, key=lambda t: (-t[0], t[1]))]
+
+
+def _counts(saves: int, clicks: int) -> str:
+    parts = [
+        f"{n} {word}{'' if n == 1 else 's'}"
+        for n, word in ((saves, "save"), (clicks, "click"))
+        if n > 0
+    ]
+    return " and ".join(parts)

@@ -1,0 +1,1 @@
+DELETE FROM interests WHERE user_id = $1

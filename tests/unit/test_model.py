@@ -1,0 +1,56 @@
+"""Per-feature contributions of both rankers add up to the score they give."""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pytest
+
+from ranking import features
+from ranking.index import VectorIndex
+from ranking.model import BIAS, HeuristicRanker, LightGBMRanker, contributions
+from ranking.pipeline import featurize, plan
+from ranking.profile import Interaction
+from ranking.stats import CatalogueStats, PaperStats
+from tests.support import clustered
+
+
+def feature_rows() -> np.ndarray:
+    vectors = clustered()
+    index = VectorIndex(16)
+    index.upsert(np.arange(20), vectors)
+    stats = CatalogueStats.build("s", {3: PaperStats(clicks_7d=4, saves_7d=2)})
+    p = plan(index, [Interaction(12, "save", 1.0)], stats, [19], set(), 86_400.0 * 40)
+    facts = {k: features.PaperFacts(100 * k, 86_400.0 * k) for k in range(20)}
+    return featurize(p, index, facts)[2].matrix
+
+
+def test_the_heuristics_terms_sum_to_its_score() -> None:
+    rows = feature_rows()
+    ranker = HeuristicRanker()
+    explained = contributions(ranker, rows)
+    assert explained is not None and len(explained) == len(rows)
+    for terms, score in zip(explained, ranker.score(rows), strict=True):
+        assert sum(terms.values()) == pytest.approx(float(score), abs=1e-5)
+        assert set(terms) <= {*features.HEURISTIC_WEIGHTS, "age_days"}
+    assert any(terms["sim_profile"] > 0.5 for terms in explained)
+
+
+def test_a_trained_models_contributions_sum_to_its_score() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(features.NAMES))).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 3] > 0.5).astype(int)
+    train = lightgbm.Dataset(x, y, group=[20] * 20)
+    params = {"objective": "lambdarank", "verbose": -1, "num_threads": 1, "min_data_in_leaf": 5}
+    booster = lightgbm.train(params, train, num_boost_round=10)
+    ranker = LightGBMRanker(booster.model_to_string(), "trained")
+
+    rows = feature_rows()
+    explained = contributions(ranker, rows)
+    assert explained is not None
+    for terms, score in zip(explained, ranker.score(rows), strict=True):
+        assert sum(terms.values()) == pytest.approx(float(score), abs=1e-5)
+        assert BIAS in terms
+    # The model learnt from feature 0 above all: it explains the most.
+    weight = {n: sum(abs(t.get(n, 0.0)) for t in explained) for n in features.NAMES}
+    assert max(weight, key=weight.__getitem__) == features.NAMES[0]
