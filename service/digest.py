@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -72,20 +73,13 @@ def byline(authors: list[str]) -> str:
     return f"{shown} et al." if len(authors) > AUTHORS_SHOWN else shown
 
 
-def reason(item: wire.Item, papers: dict[str, StoredPaper]) -> str:
-    """Why the feed picked the paper, as a sentence, from its machine-readable reasons."""
-    similar = papers.get(item.similar_to or "")
-    if similar is not None:
-        return f"Similar to “{similar.title}”, one of your papers"
-    sentences = {
-        "collaborative": "Saved by readers who saved papers you saved",
-        "popular": "Popular with readers this week",
-        "fresh": "New in the catalogue",
-        "similar": "Close to your papers",
-        "search": "Matches your interests",
-        "explore": "Something different, to learn what else you like",
-    }
-    return next((sentences[r] for r in item.reasons if r in sentences), "Picked for you")
+# The feed's explanations mark a paper's title as *Title* (Markdown); a mail quotes it.
+_TITLE = re.compile(r"\*(.+?)\*")
+
+
+def reason(item: wire.Item) -> str:
+    """Why the feed picked the paper: the feed's own explanation, as plain text."""
+    return _TITLE.sub(r"“\1”", item.explanation) if item.explanation else "Picked for you"
 
 
 def entries(
@@ -104,7 +98,7 @@ def entries(
                 paper.title,
                 byline(paper.authors),
                 shorten(paper.abstract),
-                reason(item, papers),
+                reason(item),
                 link,
             )
         )

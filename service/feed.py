@@ -78,8 +78,7 @@ async def serve_feed(
         rt.index,
         paper_facts(meta),
         ranker,
-        # Only the API pages through a feed (a digest or an Atom feed is one page).
-        max(limit, settings.feed_depth) if surface == "api" else limit,
+        max(limit, settings.feed_depth),
         explore_share=settings.explore_share,
         rng=np.random.default_rng(request_id.int),  # replayable from the request id
         variety=variety,
@@ -108,6 +107,8 @@ async def serve_feed(
         for r in ranked
     ]
     first, rest = kept[:limit], kept[limit:]
+    if surface != "api":  # a digest or an Atom feed is one page: nothing kept for a cursor
+        rest = []
     await rt.store.log_feed(
         request_id,
         user_id,

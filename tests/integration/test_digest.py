@@ -91,9 +91,11 @@ async def papers_with_links(client: AppClient) -> dict[str, dict[str, Any]]:
         {
             **p,
             "url": f"https://papers.example/{p['id']}",
-            "authors": ["Ada Lovelace", "Alan Turing"],
+            # A first author of its own for each paper: a feed page holds at most
+            # FEED_AUTHOR_CAP papers of one first author.
+            "authors": [f"Author {n}", "Alan Turing"],
         }
-        for p in topic_papers()
+        for n, p in enumerate(topic_papers())
     ]
     response = await client.post("/v1/papers", json={"papers": papers})
     assert response.status_code == 200, response.text
@@ -177,7 +179,7 @@ async def test_digest_is_sent_personalised_clicked_never_repeated_and_unsubscrib
             ids.append(followed.headers["location"].rsplit("/", 1)[1])
         for paper_id in ids:
             assert catalogue[paper_id]["title"] in text and catalogue[paper_id]["title"] in html
-        assert "Ada Lovelace, Alan Turing" in text
+        assert re.search(r"Author \d+, Alan Turing", text)
         assert unsubscribe[1:-1] in text
         sent[address] = ids
     # Personalised: the top paper is on the reader's topic, and never one they saved.
@@ -281,7 +283,7 @@ async def test_atom_feed_parses_and_takes_only_the_readers_live_token(client: Ap
     titles = {p["title"] for p in topic_papers()}
     assert parsed.entries and all(e.title in titles for e in parsed.entries)
     assert all("/r/" in e.link and e.id.startswith("urn:uuid:") for e in parsed.entries)
-    assert parsed.entries[0].authors[0]["name"] == "Ada Lovelace"
+    assert parsed.entries[0].authors[0]["name"].startswith("Author ")
     clicked = await public.get(here(parsed.entries[0].link))
     assert clicked.status_code == 303 and clicked.headers["location"].startswith(
         "https://papers.example/"
