@@ -100,6 +100,9 @@ def fit(
             num_boost_round=config.rounds,
             valid_sets=[valid_set],
             valid_names=["selection"],
+            # Otherwise LightGBM cuts the model to its own best iteration, which may come
+            # before `min_trees`: `choose_trees` decides how many trees the artifact keeps.
+            keep_training_booster=True,
             callbacks=[
                 lightgbm.early_stopping(
                     config.early_stopping, first_metric_only=True, verbose=False
