@@ -173,7 +173,11 @@ def train(
 
     settings = command_settings()
     config = TrainConfig(
-        min_groups=min_groups, selection_share=selection_share, comparison_share=comparison_share
+        min_groups=min_groups,
+        selection_share=selection_share,
+        comparison_share=comparison_share,
+        # LightGBM's Dask interface takes no positions (training/cluster.py).
+        position_bias=dask_scheduler is None,
     )
 
     async def job(store: Store, trainer: Trainer) -> list[str]:

@@ -42,6 +42,7 @@ import lightgbm
 import numpy as np
 from tqdm import tqdm
 
+from ranking.errors import TrainingError
 from ranking.features import NAMES
 from storage.store import Store
 from training.dataset import Dataset, Gains, LoadReport, concat, load_dataset
@@ -143,6 +144,11 @@ class DaskTrainer:
     async def __call__(
         self, store: Store, since: datetime, until: datetime, config: TrainConfig, progress: bool
     ) -> Fitted:
+        if config.position_bias:
+            raise TrainingError(
+                "LightGBM's Dask interface takes no positions: train on Dask with "
+                "TrainConfig(position_bias=False)"
+            )
         fractions = np.linspace(0.0, 1.0, self.partitions + 1)[1:-1].tolist()
         cuts = await store.feed_time_quantiles(since, until, fractions)
         ranges = time_ranges(since, until, cuts)

@@ -5,6 +5,9 @@ model registers, serves, and ranks about as well as one trained in one process."
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,6 +27,7 @@ from training.simulate import World, make_readers, simulate
 from training.train import TrainConfig, train_and_register
 
 CATALOGUE = ROOT / "examples" / "papers.jsonl"
+PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 
 
 def test_time_ranges_cover_the_window_once_in_order() -> None:
@@ -102,4 +106,22 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
             await asyncio.sleep(0.1)
         feed = (await client.get("/v1/users/sim-0/feed?limit=10")).json()
         assert feed["model_version"] == spread.version and len(feed["items"]) == 10
+
+        # The command line: `paperfeed train --dask-scheduler` reads every partition on
+        # the workers and says what is missing (here, on purpose, labelled feeds).
+        env = {
+            **os.environ,
+            "PAPERFEED_DATABASE_URL": settings.database_url,
+            "PAPERFEED_MODEL_DIR": str(tmp_path),
+        }
+        address = dask_client.scheduler_info()["address"]
+        command = [PAPERFEED, "train", "--dask-scheduler", address, "--min-groups", "100000"]
+        run = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 1, run.stdout + run.stderr
+        feeds = spread.manifest["data"]
+        labelled = feeds["train_groups"] + feeds["selection_groups"] + feeds["comparison_groups"]
+        assert f"only {labelled} served feeds have feedback" in run.stderr
+        assert "at least 100000 are needed" in run.stderr
     print(f"{time.monotonic() - started:.1f} s")
