@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +15,9 @@ import click
 from paperfeed.wiring import command_settings, with_store
 
 if TYPE_CHECKING:
+    from service.settings import Settings
     from storage.store import Store
+    from training.train import Trainer
 
 
 @click.command()
@@ -125,6 +129,19 @@ def simulate(
 )
 @click.option("--since", type=click.DateTime(), help="Only feeds served from this time (UTC).")
 @click.option("--until", type=click.DateTime(), help="Only feeds served before this time (UTC).")
+@click.option(
+    "--dask-scheduler",
+    metavar="ADDRESS",
+    help="Read and train on this Dask cluster (e.g. tcp://scheduler:8786) instead of in this "
+    "process; its workers need paperfeed installed and PAPERFEED_DATABASE_URL reachable.",
+)
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="With --dask-scheduler: time ranges of about equal numbers of feeds, one Dask task each.",
+)
 def train(
     promote: bool,
     force: bool,
@@ -134,6 +151,8 @@ def train(
     comparison_share: float,
     since: datetime | None,
     until: datetime | None,
+    dask_scheduler: str | None,
+    partitions: int,
 ) -> None:
     """Train a LightGBM ranker on logged feeds and their feedback, compare it with the
     active ranker and the heuristic on the latest feeds, and register it.
@@ -144,16 +163,24 @@ def train(
     --promote the model is activated only if the lower bound of the 95% paired bootstrap
     interval of its per-feed NDCG@10 gain over the active ranker on the comparison feeds is
     above --margin: a tie is never promoted.
+
+    With --dask-scheduler, Dask tasks read the feeds by time range and LightGBM trains on
+    the workers (DaskLGBMRanker); the comparison, gate, artifact and registry entry are the
+    same as in one process.
     """
     from ranking.errors import TrainingError
-    from training.train import TrainConfig, train_and_register
+    from training.train import TrainConfig, train_and_register, train_locally
 
     settings = command_settings()
     config = TrainConfig(
-        min_groups=min_groups, selection_share=selection_share, comparison_share=comparison_share
+        min_groups=min_groups,
+        selection_share=selection_share,
+        comparison_share=comparison_share,
+        # LightGBM's Dask interface takes no positions (training/cluster.py).
+        position_bias=dask_scheduler is None,
     )
 
-    async def job(store: Store) -> list[str]:
+    async def job(store: Store, trainer: Trainer) -> list[str]:
         result = await train_and_register(
             store,
             settings.resolved_model_dir(),
@@ -163,14 +190,39 @@ def train(
             promote=promote,
             force=force,
             margin=margin,
+            trainer=trainer,
         )
         return result.summary()
 
     try:
-        lines = asyncio.run(with_store(settings, job))
+        if dask_scheduler is None:
+            lines = asyncio.run(with_store(settings, lambda store: job(store, train_locally)))
+        else:
+            lines = _train_on_dask(settings, dask_scheduler, partitions, job)
     except TrainingError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("\n".join(lines))
+
+
+def _train_on_dask(
+    settings: Settings,
+    address: str,
+    partitions: int,
+    job: Callable[[Store, Trainer], Awaitable[list[str]]],
+) -> list[str]:
+    from storage.database import database_url
+    from training.cluster import DaskTrainer, connect
+
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(connect(address))
+        except (OSError, TimeoutError) as exc:
+            message = f"cannot reach the Dask scheduler at {address}: {exc}"
+            raise click.ClickException(message) from exc
+        # The workers read PostgreSQL themselves, at the URL this process uses.
+        url = database_url(settings.database_url, settings.data_dir)
+        trainer = DaskTrainer(client, url, partitions)
+        return asyncio.run(with_store(settings, lambda store: job(store, trainer)))
 
 
 @click.group()

@@ -312,6 +312,14 @@ class Store:
         )
         return [LabelledImpression(**dict(r)) for r in rows]
 
+    async def feed_time_quantiles(
+        self, since: datetime, until: datetime, fractions: Sequence[float]
+    ) -> list[datetime]:
+        """When the feeds served in [since, until) reached each of `fractions` (0..1) of
+        their number; empty if none was served."""
+        cuts = await self.pool.fetchval(sql("feed_time_quantiles"), since, until, list(fractions))
+        return [t for t in cuts or [] if t is not None]
+
     # --- model registry -------------------------------------------------------------------
 
     async def register_model(

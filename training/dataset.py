@@ -71,11 +71,36 @@ class Dataset:
         """Consecutive windows in time order, never a random split: the earliest groups,
         then one window per share (each at least one group), the last share latest. For
         example `split_by_time(0.2, 0.2)` gives (first 60%, next 20%, latest 20%)."""
-        sizes = [max(1, round(self.n_groups * share)) for share in shares]
-        bounds = list(accumulate([self.n_groups - sum(sizes), *sizes], initial=0))
-        if bounds[1] < 1:
-            raise ValueError(f"{self.n_groups} groups cannot fill {len(shares) + 1} windows")
+        bounds = window_bounds(self.n_groups, shares)
         return tuple(self.groups(range(a, b)) for a, b in pairwise(bounds))
+
+
+def window_bounds(n_groups: int, shares: Sequence[float]) -> list[int]:
+    """Group indices that cut `n_groups` groups in time order into the windows of
+    `Dataset.split_by_time` (the first window, then one per share): [0, ..., n_groups].
+    ValueError if the first window would be empty."""
+    sizes = [max(1, round(n_groups * share)) for share in shares]
+    bounds = list(accumulate([n_groups - sum(sizes), *sizes], initial=0))
+    if bounds[1] < 1:
+        raise ValueError(f"{n_groups} groups cannot fill {len(shares) + 1} windows")
+    return bounds
+
+
+def concat(parts: Sequence[Dataset]) -> Dataset:
+    """One dataset of `parts`' groups, in the order given (for example time partitions
+    read separately)."""
+    if not parts:
+        return from_rows([])[0]
+    return Dataset(
+        np.concatenate([p.features for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.positions for p in parts]),
+        np.concatenate([p.explored for p in parts]),
+        np.concatenate([p.group_sizes for p in parts]),
+        [t for p in parts for t in p.served_at],
+        [r for p in parts for r in p.request_ids],
+        [v for p in parts for v in p.model_versions],
+    )
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,28 @@ def ndcg_by_group(
     """NDCG@k of each group, with LightGBM's gains (2^label - 1), each multiplied by the
     row's weight if given (inverse examination probability, for unbiased evaluation); a
     group without any gain scores 0."""
-    ranked = np.zeros((len(group_sizes), k))
-    ideal = np.zeros((len(group_sizes), k))
-    all_gains = (2.0**labels - 1) * (1.0 if weights is None else weights)
-    start = 0
-    for i, size in enumerate(group_sizes):
-        s, g = scores[start : start + size], all_gains[start : start + size]
-        start += size
-        top = g[np.argsort(-s, kind="stable")][:k]
-        ranked[i, : len(top)] = top
-        ideal[i, : len(top)] = np.sort(g)[::-1][:k]
-    return ndcg(ranked, ideal)
+    sizes = np.asarray(group_sizes, dtype=np.int64)
+    n, width = len(sizes), int(sizes.max()) if len(sizes) else 0
+    gains = (2.0 ** np.asarray(labels, dtype=np.float64) - 1) * (
+        1.0 if weights is None else weights
+    )
+    # Groups padded into one (groups x longest) matrix, so every group is ranked at once: a
+    # padding slot scores -inf (ranked last) and gains 0; gains are never negative.
+    row = np.repeat(np.arange(n), sizes)
+    column = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    padded_scores = np.full((n, width), -np.inf)
+    padded_scores[row, column] = scores
+    padded_gains = np.zeros((n, width))
+    padded_gains[row, column] = gains
+    order = np.argsort(-padded_scores, axis=1, kind="stable")[:, :k]
+    ranked = np.take_along_axis(padded_gains, order, axis=1)
+    ideal = -np.sort(-padded_gains, axis=1)[:, :k]
+    return ndcg(_widened(ranked, k), _widened(ideal, k))
+
+
+def _widened(rows: np.ndarray, k: int) -> np.ndarray:
+    """`rows` with zero columns up to k (groups shorter than k)."""
+    return np.pad(rows, ((0, 0), (0, k - rows.shape[1])))
 
 
 def ndcg_at(

@@ -42,21 +42,55 @@ class Examination:
         )
 
 
+@dataclass(frozen=True)
+class Tally:
+    """Papers shown and clicked in exploration slots, per position (index = position).
+    Tallies of separate parts of the data add up to the tally of the whole."""
+
+    shown: np.ndarray
+    clicks: np.ndarray
+
+    def __add__(self, other: Tally) -> Tally:
+        n = max(len(self.shown), len(other.shown))
+        return Tally(
+            _padded(self.shown, n) + _padded(other.shown, n),
+            _padded(self.clicks, n) + _padded(other.clicks, n),
+        )
+
+
+def _padded(counts: np.ndarray, n: int) -> np.ndarray:
+    return np.pad(counts, (0, n - len(counts)))
+
+
+def tally(data: Dataset) -> Tally:
+    """The exploration slots' shown and clicked counts by position in `data`."""
+    explored = data.explored
+    positions = data.positions[explored]
+    n = int(positions.max()) + 1 if len(positions) else 0
+    clicked = data.labels[explored] > 0
+    return Tally(
+        np.bincount(positions, minlength=n).astype(np.int64),
+        np.bincount(positions[clicked], minlength=n).astype(np.int64),
+    )
+
+
 def estimate(data: Dataset) -> Examination:
     """Fit the exponent to the click rate by position of explored papers."""
-    explored = data.explored
-    clicked = data.labels > 0
-    n_clicks = int((explored & clicked).sum())
+    return fit(tally(data))
+
+
+def fit(counts: Tally) -> Examination:
+    """Fit the exponent to the click rate by position in `counts` (log-log, weighted by
+    papers shown); no correction below MIN_EXPLORED_CLICKS clicks."""
+    n_clicks = int(counts.clicks.sum())
     if n_clicks < MIN_EXPLORED_CLICKS:
         return Examination(0.0, n_clicks)
     xs, ys, ws = [], [], []
-    for position in np.unique(data.positions[explored]):
-        here = explored & (data.positions == position)
-        shown, clicks = int(here.sum()), int((here & clicked).sum())
+    for position, (shown, clicks) in enumerate(zip(counts.shown, counts.clicks, strict=True)):
         if shown >= MIN_PER_POSITION and clicks > 0:
             xs.append(np.log1p(position))
             ys.append(np.log(clicks / shown))
-            ws.append(shown)
+            ws.append(int(shown))
     if len(xs) < 2:
         return Examination(0.0, n_clicks)
     slope = np.polyfit(xs, ys, 1, w=np.sqrt(ws))[0]

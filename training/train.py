@@ -9,9 +9,8 @@ selection saw, so a model cannot win on the data it was picked on.
 
 from __future__ import annotations
 
-import io
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +27,12 @@ from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from storage import registry
 from storage.rows import Activation
 from storage.store import Store
-from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset
+from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset, window_bounds
 from training.gate import RULE, Verdict, compare_rankers, judge
 from training.lambdarank import LambdaRankParams
+from training.position import Examination
 from training.position import estimate as estimate_examination
+from training.report import artifact_report
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class TrainConfig:
     num_leaves: int = 7
     min_data_in_leaf: int = 100
     seed: int = 0
+    # Learn the position bias jointly (LightGBM's `position`, unbiased LambdaMART). Dask
+    # training cannot: LightGBM's Dask interface takes no positions (training/cluster.py).
+    position_bias: bool = True
     attribution_hours: float = 24.0
     gains: Gains = DEFAULT_GAINS
     # The gate: a paired bootstrap over comparison feeds (seeded with `seed`).
@@ -78,7 +82,7 @@ def fit(
         train.features,
         train.labels,
         group=train.group_sizes,
-        position=train.positions,
+        position=train.positions if config.position_bias else None,
         feature_name=list(NAMES),
     )
     valid_set = lightgbm.Dataset(
@@ -96,6 +100,9 @@ def fit(
             num_boost_round=config.rounds,
             valid_sets=[valid_set],
             valid_names=["selection"],
+            # Otherwise LightGBM cuts the model to its own best iteration, which may come
+            # before `min_trees`: `choose_trees` decides how many trees the artifact keeps.
+            keep_training_booster=True,
             callbacks=[
                 lightgbm.early_stopping(
                     config.early_stopping, first_metric_only=True, verbose=False
@@ -104,10 +111,70 @@ def fit(
                 lightgbm.record_evaluation(curve),
             ],
         )
-    scores = curve["selection"]["ndcg@10"]
-    first = min(config.min_trees, len(scores))
-    booster.best_iteration = first + int(np.argmax(scores[first - 1 :]))
+    booster.best_iteration = choose_trees(curve["selection"]["ndcg@10"], config)
     return booster
+
+
+def choose_trees(curve: Sequence[float], config: TrainConfig) -> int:
+    """The number of trees to keep, from the selection NDCG@10 after each tree: the curve
+    is cut where early stopping stops (no gain in `early_stopping` trees), then the best
+    from `min_trees` on. A curve over all `rounds` trees (Dask training, which cannot stop
+    early) gives the tree count that early stopping would have kept."""
+    scores = np.asarray(curve, dtype=np.float64)
+    best = 0
+    for i in range(len(scores)):
+        if scores[i] > scores[best]:
+            best = i
+        elif i - best >= config.early_stopping:
+            scores = scores[: i + 1]
+            break
+    first = min(config.min_trees, len(scores))
+    return first + int(np.argmax(scores[first - 1 :]))
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What a trainer hands to the comparison and the artifact: the model, the windows it
+    was selected and compared on (in this process), and how it was trained."""
+
+    booster: lightgbm.Booster
+    selection: Dataset
+    comparison: Dataset
+    examination: Examination  # from all windows' exploration slots
+    loaded: LoadReport
+    train_groups: int
+    train_rows: int
+    first_served: datetime
+    engine: dict[str, Any]  # recorded in the manifest
+
+
+# (store, since, until, config, progress) -> Fitted: one process, or a Dask cluster
+Trainer = Callable[[Store, datetime, datetime, TrainConfig, bool], Awaitable[Fitted]]
+
+
+async def train_locally(
+    store: Store, since: datetime, until: datetime, config: TrainConfig, progress: bool
+) -> Fitted:
+    """Load the labelled feeds served in [since, until) into this process and fit there."""
+    dataset, loaded = await load_dataset(
+        store, since, until, config.attribution_hours, config.gains
+    )
+    train, selection, comparison = windows(dataset, loaded, config)
+    booster = fit(train, selection, config, progress)
+    # Examination is a property of the readers, not of either ranker: all feeds inform it.
+    examination = estimate_examination(dataset)
+    engine = {"engine": "lightgbm", "processes": 1, "position_aware": config.position_bias}
+    return Fitted(
+        booster,
+        selection,
+        comparison,
+        examination,
+        loaded,
+        train.n_groups,
+        train.n_rows,
+        dataset.served_at[0],
+        engine,
+    )
 
 
 @dataclass
@@ -120,6 +187,10 @@ class TrainResult:
     promoted: bool = False
     decision: str = "not promoted (run with --promote)"
     notes: list[str] = field(default_factory=list)
+    # What the gate compared on (the comparison feeds neither model learned from) and the
+    # examination model that debiased it: for a closer look, e.g. in a notebook.
+    compared: Dataset | None = None
+    examination: Examination | None = None
 
     def summary(self) -> list[str]:
         """One screen for the terminal."""
@@ -150,77 +221,6 @@ class TrainResult:
         return lines
 
 
-def _report(
-    version: str,
-    metrics: Mapping[str, Mapping[str, float]],
-    importance: Mapping[str, float],
-    manifest: Mapping[str, Any],
-) -> dict[str, bytes]:
-    """report.md and two PNG plots for the artifact folder."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def png(draw: Callable[[Any], None], title: str) -> bytes:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        draw(ax)
-        ax.set_title(title)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        plt.close(fig)
-        return buffer.getvalue()
-
-    names = list(metrics)
-
-    def draw_ndcg(ax: Any) -> None:
-        x = np.arange(len(names))
-        for i, k in enumerate(("ndcg@5", "ndcg@10")):
-            ax.bar(x + (i - 0.5) * 0.38, [metrics[n][k] for n in names], 0.38, label=k.upper())
-        ax.set_xticks(x, names)
-        ax.set_ylim(0, 1)
-        ax.legend()
-
-    top = sorted(importance.items(), key=lambda kv: kv[1])[-15:]
-
-    def draw_importance(ax: Any) -> None:
-        ax.barh([k for k, _ in top], [v for _, v in top])
-        ax.set_xlabel("total gain")
-
-    rows = "\n".join(
-        f"| {n} | {metrics[n]['ndcg@5']:.4f} | {metrics[n]['ndcg@10']:.4f} |" for n in names
-    )
-    data = manifest["data"]
-    md = f"""# Model {version}
-
-Trained on feeds served {data["first_served"]} .. {data["last_served"]}, in time order:
-{data["train_groups"]} feeds ({data["train_rows"]} impressions) for training, the next
-{data["selection_groups"]} feeds ({data["selection_rows"]} impressions) to choose the number
-of trees, the latest {data["comparison_groups"]} feeds ({data["comparison_rows"]} impressions)
-for the comparison below, which neither training nor the choice of trees saw.
-
-NDCG with each gain divided by the probability that readers look at its slot
-(examination ∝ (1+position)^-{manifest["position_bias_exponent"]:.2f}, estimated from the
-exploration slots).
-
-| ranker (comparison feeds) | NDCG@5 | NDCG@10 |
-|---|---|---|
-{rows}
-
-Promotion gate: {manifest["gate"]["verdict"]}. {manifest["gate"]["rule"]}
-
-![NDCG by ranker](ndcg.png)
-
-![Feature importance](importance.png)
-"""
-    return {
-        "report.md": md.encode(),
-        "ndcg.png": png(draw_ndcg, "NDCG on the comparison window"),
-        "importance.png": png(draw_importance, "Feature importance (gain)"),
-    }
-
-
 async def train_and_register(
     store: Store,
     model_dir: Path,
@@ -232,18 +232,19 @@ async def train_and_register(
     force: bool = False,
     margin: float = 0.0,
     progress: bool = True,
+    trainer: Trainer = train_locally,
 ) -> TrainResult:
     """Train on feeds served in [since, until) (default: everything so far), write and
     register the artifact, and with `promote` activate it if the gate passes: on the
     comparison window, the lower bound of the paired bootstrap interval of its NDCG@10
-    gain over the active ranker is above `margin` (or always with `force`)."""
+    gain over the active ranker is above `margin` (or always with `force`). `trainer`
+    fits the model (`train_locally`, or `training.cluster.DaskTrainer`); the comparison,
+    the gate, the artifact and the registry entry are the same whichever fits."""
     since = since or datetime(1970, 1, 1, tzinfo=UTC)
     until = until or datetime.now(UTC)
-    dataset, loaded = await load_dataset(
-        store, since, until, config.attribution_hours, config.gains
-    )
-    train, selection, comparison = windows(dataset, loaded, config)
-    booster = fit(train, selection, config, progress)
+    fitted = await trainer(store, since, until, config, progress)
+    booster, loaded = fitted.booster, fitted.loaded
+    selection, comparison = fitted.selection, fitted.comparison
 
     model_text = booster.model_to_string()
     stamp = datetime.now(UTC)
@@ -251,7 +252,8 @@ async def train_and_register(
     rankers: dict[str, Ranker] = {version: LightGBMRanker(model_text, version)}
     notes = [
         f"data       {loaded.feeds} feeds served; {loaded.unlabelled} without feedback and "
-        f"{loaded.other_features} with other features left out"
+        f"{loaded.other_features} with other features left out",
+        "trained    " + ", ".join(f"{k} {v}" for k, v in fitted.engine.items()),
     ]
     active = await store.active_model()
     try:
@@ -265,8 +267,7 @@ async def train_and_register(
         rankers[heuristic.version] = heuristic
     # Promotion compares with the active ranker, or with the heuristic if that cannot load.
     baseline = f"active: {current.version}" if current else heuristic.version
-    # Examination is a property of the readers, not of either ranker: all feeds inform it.
-    examination = estimate_examination(dataset)
+    examination = fitted.examination
     notes.append(f"position   {examination.describe()}")
     compared = _unseen(comparison, active if current else None, notes)
     metrics = compare_rankers(rankers, compared, examination)
@@ -290,6 +291,7 @@ async def train_and_register(
         "feature_hash": names_hash(),
         "params": config.lightgbm_params(),
         "config": {k: v for k, v in asdict(config).items() if k != "gains"},
+        "engine": fitted.engine,
         "gains": asdict(config.gains),
         "best_iteration": booster.best_iteration,
         "metrics": metrics,
@@ -302,14 +304,14 @@ async def train_and_register(
         "data": {
             "since": since.isoformat(),
             "until": until.isoformat(),
-            "first_served": dataset.served_at[0].isoformat(),
-            "last_served": dataset.served_at[-1].isoformat(),
+            "first_served": fitted.first_served.isoformat(),
+            "last_served": comparison.served_at[-1].isoformat(),
             "selection_from": selection.served_at[0].isoformat(),
             "comparison_from": comparison.served_at[0].isoformat(),
-            "train_groups": train.n_groups,
+            "train_groups": fitted.train_groups,
             "selection_groups": selection.n_groups,
             "comparison_groups": comparison.n_groups,
-            "train_rows": train.n_rows,
+            "train_rows": fitted.train_rows,
             "selection_rows": selection.n_rows,
             "comparison_rows": comparison.n_rows,
         },
@@ -319,10 +321,19 @@ async def train_and_register(
             "python": platform.python_version(),
         },
     }
-    extra = _report(version, metrics, importance, manifest)
+    extra = artifact_report(version, metrics, importance, manifest)
     path = write_artifact(model_dir, version, model_text, manifest, extra)
     await store.register_model(version, str(path.resolve()), NAMES, metrics, manifest)
-    result = TrainResult(version, path, metrics, manifest, verdict, notes=notes)
+    result = TrainResult(
+        version,
+        path,
+        metrics,
+        manifest,
+        verdict,
+        notes=notes,
+        compared=compared,
+        examination=examination,
+    )
     if promote:
         await _promote(store, result, force)
     return result
@@ -352,26 +363,31 @@ def windows(
 ) -> tuple[Dataset, Dataset, Dataset]:
     """(train, selection, comparison) windows in time order, or a TrainingError that says
     what is missing."""
-    if dataset.n_groups < config.min_groups:
+    a, b, c, d = window_plan(dataset.n_groups, loaded, config)
+    return dataset.groups(range(a, b)), dataset.groups(range(b, c)), dataset.groups(range(c, d))
+
+
+def window_plan(n_groups: int, loaded: LoadReport, config: TrainConfig) -> list[int]:
+    """Group indices that cut `n_groups` labelled feeds, in time order, into the train,
+    selection and comparison windows: [0, selection start, comparison start, n_groups];
+    a TrainingError that says what is missing if they are too few."""
+    if n_groups < config.min_groups:
         raise TrainingError(
-            f"only {dataset.n_groups} served feeds have feedback (clicks or saves) with the "
+            f"only {n_groups} served feeds have feedback (clicks or saves) with the "
             f"current features; at least {config.min_groups} are needed "
             f"({loaded.feeds} feeds in the window, {loaded.unlabelled} without feedback, "
             f"{loaded.other_features} logged with other features). Serve more feeds and "
             "collect events that carry the feed's request_id, or lower --min-groups."
         )
     try:
-        train, selection, comparison = dataset.split_by_time(
-            config.selection_share, config.comparison_share
-        )
+        return window_bounds(n_groups, (config.selection_share, config.comparison_share))
     except ValueError as exc:
         raise TrainingError(
-            f"{dataset.n_groups} labelled feeds leave no feeds to train on after the "
+            f"{n_groups} labelled feeds leave no feeds to train on after the "
             f"selection ({config.selection_share:.0%}) and comparison "
             f"({config.comparison_share:.0%}) windows: collect more feedback or lower "
             "--selection-share / --comparison-share."
         ) from exc
-    return train, selection, comparison
 
 
 async def _promote(store: Store, result: TrainResult, force: bool) -> None:

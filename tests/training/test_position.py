@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ranking.features import NAMES
-from training.dataset import Dataset
+from training.dataset import Dataset, concat
 from training.metrics import ndcg_at
-from training.position import MIN_EXPLORED_CLICKS, estimate
+from training.position import MIN_EXPLORED_CLICKS, Tally, estimate, fit, tally
 
 
 def explored_feeds(exponent: float, feeds: int, seed: int = 0) -> Dataset:
@@ -56,3 +56,13 @@ def test_weights_lift_clicks_low_in_the_feed() -> None:
     assert ndcg_at(bottom_first, labels, groups, 10, weights) > ndcg_at(
         top_first, labels, groups, 10, weights
     )
+
+
+def test_tallies_of_parts_add_up_to_the_whole() -> None:
+    data = explored_feeds(0.7, feeds=400)
+    parts = [data.groups(range(0, 150)), data.groups(range(150, 400))]
+    whole = tally(data)
+    summed = tally(parts[0]) + tally(parts[1]) + Tally(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    np.testing.assert_array_equal(summed.shown, whole.shown)
+    np.testing.assert_array_equal(summed.clicks, whole.clicks)
+    assert fit(summed) == estimate(data) == estimate(concat(parts))

@@ -18,7 +18,7 @@ from storage.database import migrate
 from tests.support import HEURISTIC, log_feeds, rows_for, side_store
 from training.dataset import from_rows
 from training.gate import compare_rankers
-from training.train import TrainConfig, fit, train_and_register, windows
+from training.train import TrainConfig, choose_trees, fit, train_and_register, windows
 
 
 def test_too_few_labelled_feeds_is_refused_with_a_reason() -> None:
@@ -44,6 +44,17 @@ def test_a_trained_model_learns_and_round_trips_through_an_artifact(tmp_path: Pa
     np.testing.assert_allclose(loaded.score(valid.features), model.score(valid.features))
     with pytest.raises(ArtifactError, match="immutable"):
         write_artifact(tmp_path, "v1", "x", {"feature_names": list(NAMES)})
+
+
+def test_trees_are_chosen_as_early_stopping_would() -> None:
+    config = TrainConfig(early_stopping=3, min_trees=2)
+    # Best after 4 trees; early stopping stops 3 trees later, so the late 0.9 is never seen.
+    curve = [0.1, 0.2, 0.3, 0.5, 0.4, 0.4, 0.4, 0.9]
+    assert choose_trees(curve, config) == 4
+    assert choose_trees(curve[:7], config) == 4  # the curve one process records
+    # The best from min_trees on, even if an earlier tree scored higher.
+    assert choose_trees([0.9, 0.1, 0.2, 0.3], TrainConfig(early_stopping=3, min_trees=2)) == 4
+    assert choose_trees([0.5], config) == 1
 
 
 def test_corrupt_or_mismatched_artifacts_are_refused(tmp_path: Path) -> None:
