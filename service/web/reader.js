@@ -28,6 +28,7 @@ const state = {
   next: null, // the feed's cursor for its next page, where the API gives one
   day: new Date().toISOString().slice(0, 10), // "Daily Papers": a UTC day
   isNew: false, // no interests and no saves yet: offer onboarding
+  shown: 0, // counts views shown: a late answer for an earlier one is dropped
 };
 
 // --- credentials ------------------------------------------------------------------------
@@ -78,8 +79,9 @@ const loadDigest = digestForm(api, () => state.user);
 async function loadFeed({ cursor } = {}) {
   const path = `/v1/users/${encodeURIComponent(state.user)}/feed`;
   // A cursor carries the page size; the API refuses another limit beside it.
+  const shown = state.shown;
   const body = await api.get(path, cursor ? { cursor } : { limit: PAGE_SIZE });
-  if (state.view !== "feed") return {}; // the reader moved on meanwhile
+  if (shown !== state.shown) return {}; // the reader moved on meanwhile
   state.next = body.next ?? null;
   // The API never repeats a paper across pages; the page makes sure of it all the same.
   const onPage = new Set([...list().children].map((li) => li.dataset.paper));
@@ -92,7 +94,9 @@ async function loadFeed({ cursor } = {}) {
 }
 
 async function loadList(path, params, note, empty) {
+  const shown = state.shown;
   const body = await api.get(path, params);
+  if (shown !== state.shown) return {};
   state.next = null;
   await renderItems(list(), body.items, {});
   return { note, empty, count: body.items.length };
@@ -159,6 +163,7 @@ const list = () => document.getElementById("papers");
 
 async function showView(name) {
   state.view = name;
+  const seq = ++state.shown;
   const view = VIEWS[name];
   for (const b of document.querySelectorAll("[data-view]")) {
     b.setAttribute("aria-pressed", String(b.dataset.view === name));
@@ -176,33 +181,40 @@ async function showView(name) {
   list().setAttribute("aria-busy", "true");
   try {
     const shown = await view.load();
+    if (seq !== state.shown) return; // another view was asked for meanwhile
     note.textContent = shown.note;
     if (!isList) return reveal();
     if (!list().childElementCount) list().append(el("li", { class: "empty", text: shown.empty }));
     const n = list().querySelectorAll(":scope > li.card").length;
     announce(`${view.title()}: ${n} ${n === 1 ? "paper" : "papers"}`);
   } catch (err) {
+    if (seq !== state.shown) return;
     list().replaceChildren();
     note.textContent = "";
     announce(`Could not load ${view.title()}: ${err.message}`, true);
   } finally {
-    list().removeAttribute("aria-busy");
-    document.getElementById("more").hidden = !(state.view === "feed" && state.next);
+    if (seq === state.shown) {
+      list().removeAttribute("aria-busy");
+      document.getElementById("more").hidden = !(state.view === "feed" && state.next);
+    }
   }
 }
 
 async function loadMore() {
   if (state.view !== "feed" || !state.next || list().getAttribute("aria-busy")) return;
   list().setAttribute("aria-busy", "true");
+  const seq = state.shown;
   const before = list().childElementCount;
   try {
     await loadFeed({ cursor: state.next });
-    announce(`${list().childElementCount - before} more papers`);
+    if (seq === state.shown) announce(`${list().childElementCount - before} more papers`);
   } catch (err) {
-    announce(`Could not load more: ${err.message}`, true);
+    if (seq === state.shown) announce(`Could not load more: ${err.message}`, true);
   } finally {
-    list().removeAttribute("aria-busy");
-    document.getElementById("more").hidden = !state.next;
+    if (seq === state.shown) {
+      list().removeAttribute("aria-busy");
+      document.getElementById("more").hidden = !state.next;
+    }
   }
 }
 
