@@ -41,6 +41,7 @@ export function client(credential) {
     get: (path, params, options) => call("GET", path, { ...options, params }),
     post: (path, body, options) => call("POST", path, { ...options, body }),
     put: (path, body, options) => call("PUT", path, { ...options, body }),
+    delete: (path, options) => call("DELETE", path, options),
   };
 }
 

@@ -40,6 +40,10 @@ export function paperCards(api, record) {
     return parts.join(" · ");
   }
 
+  // The API marks a title in its sentence as *Title*: shown as a quoted citation.
+  function sentence(text) {
+    return text.split(/\*([^*]+)\*/).map((part, i) => (i % 2 ? el("cite", { text: `“${part}”` }) : part));
+  }
 
   // `ctx`: where the paper is shown: {requestId (feeds only), nested (inside "Similar")}.
   function card(item, details, why, ctx) {
@@ -120,7 +124,7 @@ export function paperCards(api, record) {
     return el("li", { class: "card", "data-paper": id },
       el("article", { "aria-labelledby": `t${n}` },
         heading, authors, el("div", { class: "abstract-box" }, abstract, more),
-        why ? el("p", { class: "why", text: why }) : null,
+        why ? el("p", { class: "why" }, sentence(why)) : null,
         actions, similar));
   }
 

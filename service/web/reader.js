@@ -6,11 +6,14 @@
 // Events carry a fresh event_id each (the API's idempotency key, so a retry is harmless)
 // and, for papers shown in a feed, that feed's request_id.
 //
-// Views live in VIEWS: a new one (a day's papers, onboarding) is one entry and one button.
+// Views live in VIEWS: each is one entry, one button, and the parts of <main> it shows.
+// The feed pages with the API's cursor ("More papers", or scrolling to the end).
 
 import { ApiError, announce, client, el } from "./api.js";
 import { paperCards } from "./cards.js";
+import { digestForm } from "./digest.js";
 import { eventSender } from "./events.js";
+import { interestsForm } from "./onboarding.js";
 
 const SESSION_KEY = "paperfeed.reader";
 const PAGE_SIZE = 20;
@@ -23,6 +26,9 @@ const state = {
   view: "feed",
   query: "",
   next: null, // the feed's cursor for its next page, where the API gives one
+  day: new Date().toISOString().slice(0, 10), // "Daily Papers": a UTC day
+  isNew: false, // no interests and no saves yet: offer onboarding
+  shown: 0, // counts views shown: a late answer for an earlier one is dropped
 };
 
 // --- credentials ------------------------------------------------------------------------
@@ -62,14 +68,25 @@ const api = client(credential);
 // How the page posts events (events.js) and shows papers (cards.js).
 const record = eventSender(api, () => state.user);
 const renderItems = paperCards(api, record);
+const loadInterests = interestsForm(api, () => state.user, async () => {
+  state.isNew = false;
+  await showView("feed");
+});
+const loadDigest = digestForm(api, () => state.user);
 
 // --- views ------------------------------------------------------------------------------
 
 async function loadFeed({ cursor } = {}) {
   const path = `/v1/users/${encodeURIComponent(state.user)}/feed`;
-  const body = await api.get(path, { limit: PAGE_SIZE, cursor });
-  state.next = body.next ?? null; // endless scrolling where the API pages the feed
-  await renderItems(list(), body.items, { requestId: body.request_id }, Boolean(cursor));
+  // A cursor carries the page size; the API refuses another limit beside it.
+  const shown = state.shown;
+  const body = await api.get(path, cursor ? { cursor } : { limit: PAGE_SIZE });
+  if (shown !== state.shown) return {}; // the reader moved on meanwhile
+  state.next = body.next ?? null;
+  // The API never repeats a paper across pages; the page makes sure of it all the same.
+  const onPage = new Set([...list().children].map((li) => li.dataset.paper));
+  const items = cursor ? body.items.filter((i) => !onPage.has(i.paper_id)) : body.items;
+  await renderItems(list(), items, { requestId: body.request_id }, Boolean(cursor));
   return {
     note: `Ranked for ${state.user} by ${body.model_version}`,
     empty: "Nothing to show yet: the catalogue may still be loading.",
@@ -77,14 +94,37 @@ async function loadFeed({ cursor } = {}) {
 }
 
 async function loadList(path, params, note, empty) {
+  const shown = state.shown;
   const body = await api.get(path, params);
+  if (shown !== state.shown) return {};
   state.next = null;
   await renderItems(list(), body.items, {});
   return { note, empty, count: body.items.length };
 }
 
+function shiftDay(days) {
+  const d = new Date(`${state.day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function loadDay() {
+  const today = new Date().toISOString().slice(0, 10);
+  const input = document.getElementById("day");
+  Object.assign(input, { value: state.day, max: today });
+  document.getElementById("day-next").disabled = state.day >= today;
+  const by = document.getElementById("day-by").value;
+  const note = by === "published"
+    ? "Published that day, the most saved and clicked first"
+    : "Most saved (×3) and clicked (×1) by readers that day";
+  return loadList("/v1/trending", { date: state.day, by, limit: PAGE_SIZE }, note,
+    "No papers for that day: try the previous day.");
+}
+
+// A view shows the paper list unless it names its own parts of <main> in `parts`.
 const VIEWS = {
   feed: { title: () => "For you", load: loadFeed },
+  daily: { title: () => `Daily Papers, ${state.day}`, load: loadDay, parts: ["day-form", "papers"] },
   trending: {
     title: () => "Trending this week",
     load: () => loadList("/v1/trending", { days: 7, limit: PAGE_SIZE },
@@ -95,44 +135,86 @@ const VIEWS = {
     load: () => loadList("/v1/search", { q: state.query, limit: PAGE_SIZE },
       "Closest in meaning to your words", "No matches."),
   },
+  interests: {
+    title: () => "Your interests",
+    parts: ["interests-form"],
+    load: async () => {
+      const now = await loadInterests();
+      const n = now.topics.length + now.paper_ids.length;
+      return {
+        note: n
+          ? `${n} interests, weighing ${Math.round(now.weight * 100)}% of a saved paper (less as you save papers)`
+          : "Pick topics or papers: your next feed starts from them",
+      };
+    },
+  },
+  digest: {
+    title: () => "E-mail digest",
+    parts: ["digest"],
+    load: async () => {
+      await loadDigest();
+      return { note: "Your top new papers in your inbox, daily or weekly" };
+    },
+  },
 };
+const PARTS = ["welcome", "day-form", "papers", "more", "interests-form", "digest"];
 
 const list = () => document.getElementById("papers");
 
 async function showView(name) {
   state.view = name;
+  const seq = ++state.shown;
   const view = VIEWS[name];
   for (const b of document.querySelectorAll("[data-view]")) {
     b.setAttribute("aria-pressed", String(b.dataset.view === name));
   }
   document.getElementById("view-title").textContent = view.title();
+  const parts = view.parts ?? ["papers"];
+  const isList = parts.includes("papers");
+  // A form appears once filled, so that nothing typed early is overwritten.
+  const reveal = () => { for (const id of PARTS) document.getElementById(id).hidden = !parts.includes(id); };
+  if (isList) reveal();
+  else for (const id of PARTS) document.getElementById(id).hidden = true;
+  document.getElementById("welcome").hidden = !(name === "feed" && state.isNew);
   const note = document.getElementById("view-note");
+  list().replaceChildren();
   list().setAttribute("aria-busy", "true");
   try {
     const shown = await view.load();
+    if (seq !== state.shown) return; // another view was asked for meanwhile
     note.textContent = shown.note;
+    if (!isList) return reveal();
     if (!list().childElementCount) list().append(el("li", { class: "empty", text: shown.empty }));
-    announce(`${view.title()}: ${list().querySelectorAll(":scope > li.card").length} papers`);
+    const n = list().querySelectorAll(":scope > li.card").length;
+    announce(`${view.title()}: ${n} ${n === 1 ? "paper" : "papers"}`);
   } catch (err) {
+    if (seq !== state.shown) return;
     list().replaceChildren();
     note.textContent = "";
     announce(`Could not load ${view.title()}: ${err.message}`, true);
   } finally {
-    list().removeAttribute("aria-busy");
-    document.getElementById("more").hidden = !(state.view === "feed" && state.next);
+    if (seq === state.shown) {
+      list().removeAttribute("aria-busy");
+      document.getElementById("more").hidden = !(state.view === "feed" && state.next);
+    }
   }
 }
 
 async function loadMore() {
   if (state.view !== "feed" || !state.next || list().getAttribute("aria-busy")) return;
   list().setAttribute("aria-busy", "true");
+  const seq = state.shown;
+  const before = list().childElementCount;
   try {
     await loadFeed({ cursor: state.next });
+    if (seq === state.shown) announce(`${list().childElementCount - before} more papers`);
   } catch (err) {
-    announce(`Could not load more: ${err.message}`, true);
+    if (seq === state.shown) announce(`Could not load more: ${err.message}`, true);
   } finally {
-    list().removeAttribute("aria-busy");
-    document.getElementById("more").hidden = !state.next;
+    if (seq === state.shown) {
+      list().removeAttribute("aria-busy");
+      document.getElementById("more").hidden = !state.next;
+    }
   }
 }
 
@@ -150,6 +232,12 @@ function show(panel) {
 
 async function openReader() {
   show("reader");
+  try {
+    const mine = await api.get(`/v1/users/${encodeURIComponent(state.user)}/interests`);
+    state.isNew = !mine.topics.length && !mine.paper_ids.length && mine.weight === 1;
+  } catch {
+    state.isNew = false; // onboarding is an offer; the feed works without it
+  }
   await showView("feed");
 }
 
@@ -199,6 +287,20 @@ async function start() {
     state.query = document.getElementById("search-q").value.trim();
     if (state.query) showView("search");
   });
+  document.getElementById("welcome-start").addEventListener("click", async () => {
+    await showView("interests");
+    document.querySelector("#suggested input")?.focus();
+  });
+  const goToDay = (day) => {
+    if (!day) return;
+    state.day = day;
+    showView("daily");
+  };
+  document.getElementById("day").addEventListener("change", (e) => goToDay(e.target.value));
+  document.getElementById("day-prev").addEventListener("click", () => goToDay(shiftDay(-1)));
+  document.getElementById("day-next").addEventListener("click", () => goToDay(shiftDay(1)));
+  document.getElementById("day-by").addEventListener("change", () => showView("daily"));
+  document.getElementById("day-form").addEventListener("submit", (e) => e.preventDefault());
   document.getElementById("more-button").addEventListener("click", loadMore);
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) loadMore();

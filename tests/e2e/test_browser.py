@@ -68,7 +68,24 @@ DETAIL = {
     "proteins": "Experiments compare predicted protein structures, sequences and binding "
     "affinities with laboratory measurements of real proteins.",
 }
-AUTHORS = ["Ada Byron", "Alan Turing", "Grace Hopper", "Emmy Noether", "Kurt Gödel"]
+# A first author of their own for each paper: a feed page holds at most
+# PAPERFEED_FEED_AUTHOR_CAP (2) papers by one first author.
+AUTHORS = [
+    "Ada Byron",
+    "Alan Turing",
+    "Grace Hopper",
+    "Emmy Noether",
+    "Kurt Gödel",
+    "Lise Meitner",
+    "Barbara McClintock",
+    "John Nash",
+    "Marie Curie",
+    "Niels Bohr",
+    "Rosalind Franklin",
+    "Paul Dirac",
+    "Hedy Lamarr",
+    "Srinivasa Ramanujan",
+]
 
 
 def catalogue() -> list[dict[str, Any]]:
@@ -80,7 +97,7 @@ def catalogue() -> list[dict[str, Any]]:
             "id": f"{topic}-{i}",
             "title": title,
             "abstract": f"{abstract} {DETAIL[topic]}",
-            "authors": AUTHORS[i : i + 2 + t % 2],
+            "authors": AUTHORS[4 * t + i : 4 * t + i + 2 + t % 2],
             "published_at": (now - timedelta(days=10 * t + i + 1)).isoformat(),
         }
         for t, (topic, papers) in enumerate(TOPICS.items())
@@ -237,6 +254,137 @@ async def test_reader_saves_and_dismisses_and_the_feed_follows(
     assert {e["request"] for e in events} == {request_id}
     assert len({uuid.UUID(e["id"]) for e in events}) == 4
     assert await client.fetchval("SELECT count(*) FROM events") == 4
+    log.check(base)
+
+
+# More papers, one first author each, from fields far from the three topics, so that a
+# feed is two pages deep (the page asks for 20 at a time).
+ELSEWHERE = """
+Dark matter halos in dwarf galaxies | Rotation curves of dwarf galaxies constrain halo density profiles.
+Exoplanet atmospheres from transit spectroscopy | Absorption lines during transits reveal water vapour on hot Jupiters.
+Gravitational waves from merging neutron stars | Detector signals of a binary merger constrain the nuclear equation of state.
+Minimum wages and teenage employment | County pairs across state borders show small employment effects of wage floors.
+Central bank communication and bond yields | Forward guidance statements move long-term interest rates within minutes.
+Trade tariffs and consumer prices | Import duties were passed almost fully to retail prices of washing machines.
+Word order change in Old English | Verb-second clauses declined as case endings eroded in medieval manuscripts.
+Tone sandhi in Mandarin dialects | Field recordings document how neighbouring tones alter each other in speech.
+Arctic sea ice decline and jet stream waviness | Reanalysis data link shrinking summer ice to slower, wavier westerly winds.
+Coral bleaching under marine heatwaves | Reef surveys record mass bleaching after weeks of anomalous ocean warmth.
+Soil carbon storage in grazed grasslands | Rotational grazing increased soil organic carbon on long-term pasture plots.
+Roman road networks and medieval towns | Settlements along ancient roads were likelier to become market towns.
+Printing press adoption and Protestant reform | Cities with early presses adopted the Reformation sooner than others.
+Sleep deprivation and working memory | One night without sleep lowered recall in digit-span tasks in adults.
+Gut microbiome composition in infants | Birth mode and breastfeeding shape the bacteria found in infant stool.
+Antibiotic resistance genes in hospital wastewater | Sequencing sewage finds carbapenem resistance genes downstream of wards.
+Perovskite solar cell stability | Encapsulation keeps perovskite cells efficient through a thousand hours of heat.
+Lithium-sulfur battery cathodes | Porous carbon hosts trap polysulfides and extend battery cycle life.
+Concrete with recycled aggregate | Crushed demolition waste replaces gravel with a modest loss of strength.
+Bridge cable corrosion monitoring | Acoustic sensors detect wire breaks inside suspension bridge cables.
+""".strip().splitlines()
+
+
+def more_papers() -> list[dict[str, Any]]:
+    """ELSEWHERE as papers, published 40 to 59 days ago."""
+    now = datetime.now(UTC)
+    return [
+        {
+            "id": f"other-{i}",
+            "title": title,
+            "abstract": abstract,
+            "authors": [f"Author {i}"],
+            "published_at": (now - timedelta(days=40 + i)).isoformat(),
+        }
+        for i, (title, abstract) in enumerate(line.split(" | ") for line in ELSEWHERE)
+    ]
+
+
+async def test_a_new_reader_onboards_scrolls_reads_a_day_and_subscribes(
+    client: AppClient, browser: Any
+) -> None:
+    papers = catalogue() + more_papers()
+    assert (await client.post("/v1/papers", json={"papers": papers})).status_code == 200
+    await wait_indexed(client)
+    backend = await client.create_key("feed:read", name="web-backend")
+    minted = await client.post(
+        "/v1/tokens", json={"user_id": "noor"}, headers={"Authorization": f"Bearer {backend}"}
+    )
+    log = NetworkLog()
+    page = await open_page(browser, log)
+    base = str(client.base_url)
+    await page.goto(f"{base}/#token={minted.json()['token']}")
+    assert await shown(page)
+
+    # A new reader is offered onboarding; a typed topic shapes the very next feed.
+    topic = "how proteins fold into three-dimensional structures"
+    await page.get_by_role("button", name="Choose your interests").click()
+    await page.get_by_label("Your own topics, one per line").fill(topic)
+    await page.get_by_label("Find papers to pick").fill("protein folding")
+    await page.keyboard.press("Enter")  # searches, rather than saving the form
+    await page.locator("#pickable input").first.wait_for()
+    await screenshots(page, "onboarding", full_page=True)
+    async with page.expect_response(re.compile(r"/v1/users/noor/feed")) as served:
+        await page.get_by_role("button", name="Save interests and show my feed").click()
+    first = await (await served.value).json()
+    assert first["next"]  # 32 papers: a second page
+    top = (await view(page, "For you"))[:4]
+    assert {p.split("-")[0] for p in top} == {"proteins"}, top
+    for paper in top:
+        why = await card(page, paper).locator(".why").inner_text()
+        assert why == f"Matches your interest in {topic}"
+    assert await page.locator("#welcome").is_hidden()
+    interests = (await client.get("/v1/users/noor/interests")).json()
+    assert interests["topics"] == [topic]
+
+    # Scrolling to the end loads the next page of the same feed; no paper comes twice.
+    async with page.expect_response(re.compile(r"/v1/users/noor/feed\?cursor=")) as more:
+        await page.locator("#more").scroll_into_view_if_needed()
+    second = await (await more.value).json()
+    assert second["request_id"] == first["request_id"] and second["items"]
+    await page.locator("#papers > li.card").nth(len(first["items"])).wait_for()
+    ids = await shown(page)
+    assert len(ids) == len(set(ids)) == len(first["items"]) + len(second["items"])
+    assert ids == [i["paper_id"] for i in first["items"] + second["items"]]
+    assert await page.locator("#more").is_hidden() == (second["next"] is None)
+    rows = await client.fetchval(
+        """SELECT json_agg(json_build_object('request', request_id, 'paper', paper_id,
+                  'page', page) ORDER BY position) FROM impressions WHERE user_id = 'noor'
+              AND request_id = $1""",
+        uuid.UUID(first["request_id"]),
+    )
+    logged = json.loads(rows)
+    assert [r["paper"] for r in logged] == ids
+    assert [r["page"] for r in logged] == [1] * len(first["items"]) + [2] * len(second["items"])
+
+    # "Daily Papers": the papers published on a day, and the day before.
+    published = {p["id"]: p["published_at"][:10] for p in papers}
+    await page.get_by_role("button", name="Daily Papers").click()
+    await page.get_by_label("Day (UTC)").fill(published["rl-1"])
+    assert await view(page, f"Daily Papers, {published['rl-1']}") == ["rl-1"]
+    assert "Published on" in await card(page, "rl-1").locator(".why").inner_text()
+    await page.get_by_role("button", name="Previous day").click()
+    assert await view(page, f"Daily Papers, {published['rl-2']}") == ["rl-2"]
+    await screenshots(page, "daily")
+
+    # The e-mail digest: subscribe, see it, unsubscribe.
+    await page.get_by_role("button", name="E-mail digest").click()
+    await page.locator("#digest-state", has_text="not subscribed").wait_for()
+    await page.get_by_label("E-mail address").fill("noor@example.org")
+    await page.get_by_label("Weekly").check()
+    await page.get_by_label("Papers per digest").fill("5")
+    async with page.expect_response("**/v1/users/noor/subscription"):
+        await page.get_by_role("button", name="Subscribe", exact=True).click()
+    await page.locator("#digest-state", has_text="Subscribed: 5 papers weekly").wait_for()
+    stored = (await client.get("/v1/users/noor/subscription")).json()
+    assert (stored["email"], stored["frequency"], stored["max_items"]) == (
+        "noor@example.org",
+        "weekly",
+        5,
+    )
+    await screenshots(page, "digest")
+    async with page.expect_response("**/v1/users/noor/subscription"):
+        await page.get_by_role("button", name="Unsubscribe").click()
+    await page.locator("#digest-state", has_text="not subscribed").wait_for()
+    assert (await client.get("/v1/users/noor/subscription")).status_code == 404
     log.check(base)
 
 
