@@ -14,7 +14,7 @@ import numpy as np
 from ranking import features
 from ranking.candidates import DEFAULT_LIMITS, Candidate, Limits, gather
 from ranking.diversify import cap_per_page, select, work_key
-from ranking.explore import explore
+from ranking.explore import Slot, explore
 from ranking.index import VectorIndex
 from ranking.model import Ranker
 from ranking.profile import (
@@ -194,7 +194,8 @@ def rank(
     """Score the plan's candidates with `ranker`, pick a diverse top `k` with one paper per
     work (`works` by key: equal normalised titles, or `variety.duplicate_cosine`), give
     each slot with probability `explore_share` to a random other candidate, and cap the
-    papers per first author on each page of `variety.page_size`."""
+    papers per first author on each page of `variety.page_size`. Exploration touches the
+    first page only."""
     cands, vectors, built = featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
     identity = [works.get(c.key, Work("")) for c in cands] if works else None
@@ -206,13 +207,20 @@ def rank(
         works=[work_key(w.title) for w in identity] if identity else None,
         duplicate_cosine=variety.duplicate_cosine,
     )
+    # Exploration fills slots of the first page only, from candidates not on it: so it keeps
+    # its share and propensities however deep the list is ranked (a list as deep as the
+    # candidates would leave nothing to explore with). A paper explored onto the first
+    # page leaves the later pages, which are the ranker's alone.
+    page = variety.page_size or k
     slots = explore(
-        chosen.order,
+        chosen.order[:page],
         len(cands),
         explore_share,
         rng or np.random.default_rng(),
         skip=chosen.collapsed,
     )
+    placed = {slot.index for slot in slots}
+    slots += [Slot(i, 1.0, False) for i in chosen.order[page:] if i not in placed]
     if identity and variety.author_cap > 0:
         by_index = {slot.index: slot for slot in slots}
         authors = [w.first_author for w in identity]
