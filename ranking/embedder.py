@@ -43,8 +43,9 @@ def model_fingerprint(model_path: str) -> str:
 class Embedder:
     """Unit-length float32 embeddings from a sentence-transformers model on the CPU.
 
-    Safe to call from several threads: calls are serialised so that a long batch and a
-    search query do not fight over the same cores.
+    Safe to call from several threads: batches are serialised so that a long run of
+    batches and a search query do not fight over the same cores, and a query waits for at
+    most one batch.
     """
 
     def __init__(self, model_path: str, *, threads: int = 1, batch_size: int = 32) -> None:
@@ -52,6 +53,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
+        self.threads = threads  # torch threads for the next batch (`embed` applies it)
         self.model = SentenceTransformer(model_path, device="cpu")
         self.name = model_fingerprint(model_path)
         dim = self.model.get_embedding_dimension()
@@ -62,15 +64,29 @@ class Embedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) float32, each row of unit length."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        """(len(texts), dim) float32, each row of unit length.
+
+        A batch is padded to its longest text, so the texts are sorted by length first
+        (as sentence-transformers does within one `encode` call) and encoded a batch at a
+        time: pass many texts at once and few batches mix a long text with short ones.
+        """
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Longest first, by characters: the key sentence-transformers sorts by.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            with self._lock:
+                # Per call, in the calling thread: torch's thread count is per thread under
+                # OpenMP, and `threads` may have changed (the embedding claim raises it).
+                if torch.get_num_threads() != self.threads:
+                    torch.set_num_threads(self.threads)
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return out

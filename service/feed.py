@@ -30,7 +30,7 @@ async def serve_feed(rt: Runtime, user_id: str, limit: int) -> wire.Feed:
     inputs = await read_inputs(rt.store, rt.resting, user_id)
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
-    meta = await rt.store.papers_by_seq([c.key for c in plan.candidates])
+    meta = await rt.store.papers_by_seq([c.key for c in plan.candidates], live_only=True)
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()
     ranked = await asyncio.to_thread(
