@@ -3,6 +3,7 @@ graceful SIGTERM: drain, then stop."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -154,9 +155,20 @@ class Supervisor:
 
     def run(self) -> int:
         """Until told to stop; the exit code: 0 unless a worker failed to start."""
+        processes: list[multiprocessing.process.BaseProcess] = []
+        signalled = False
+
+        def stop(signum: int, frame: object) -> None:
+            # Passed on at once and only once: a second SIGTERM ends a worker's draining.
+            nonlocal signalled
+            self.stop.set()
+            if not signalled:
+                signalled = True
+                self._signal(processes)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, frame: self.stop.set())
-        processes = [self._start() for _ in range(self.count)]
+            signal.signal(sig, stop)
+        processes.extend(self._start() for _ in range(self.count))
         log.info("serving with %d worker processes: %s", self.count, [p.pid for p in processes])
         failed = False
         while not self.stop.wait(0.5):
@@ -174,12 +186,18 @@ class Supervisor:
                 processes[i] = self._start()
         # Once every worker has stopped listening too, new connections are refused.
         self.listener.close()
-        for process in processes:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGTERM)
+        if not signalled:  # a worker failed to start: stop the others
+            self._signal(processes)
         for process in processes:
             process.join()
         return 1 if failed else 0
+
+    @staticmethod
+    def _signal(processes: list[multiprocessing.process.BaseProcess]) -> None:
+        for process in processes:
+            if process.pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
 
 
 def _exit_zero(signum: int, frame: object) -> None:
