@@ -20,3 +20,14 @@ def test_settings_come_from_prefixed_variables() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
     with pytest.raises(SettingsError, match=needle):
         load_settings(env)
+
+
+def test_workers_and_embedding_threads_default_to_the_cores() -> None:
+    import os
+
+    s = load_settings({})
+    assert s.resolved_workers() == s.resolved_embed_threads() == (os.cpu_count() or 1)
+    s = load_settings({"PAPERFEED_WORKERS": "3", "PAPERFEED_EMBED_THREADS": "1"})
+    assert (s.resolved_workers(), s.resolved_embed_threads()) == (3, 1)
+    with pytest.raises(SettingsError, match="PAPERFEED_WORKERS"):
+        load_settings({"PAPERFEED_WORKERS": "-1"})
