@@ -144,7 +144,7 @@ async def start(settings: Settings, embedder: Embedder | None = None) -> Runtime
         index,
         horizon,
         poll_seconds=settings.embed_poll_seconds,
-        own_xids=worker.own_xids,
+        own=worker.own,
     )
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
     runtime.database_url = url

@@ -57,9 +57,11 @@ class EmbeddingWorker:
         self.threads = threads
         self._idle_threads = embedder.threads
         self.embedded = 0  # papers embedded by this process, for logs and tests
-        # Transactions whose vectors this process put in its index itself: the follower
-        # need not read them back (it forgets those older than its horizon).
-        self.own_xids: set[int] = set()
+        # key -> transaction of each vector this process stored and indexed itself: the
+        # follower skips those and anything older for the same key (it forgets the entries
+        # behind its horizon). Saves under one claim are sequential, so a later one has a
+        # larger transaction id.
+        self.own: dict[int, int] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -84,8 +86,8 @@ class EmbeddingWorker:
         live = set(saved.live)
         rows = [i for i, p in enumerate(batch) if p.seq in live]
         if rows:
-            self.own_xids.add(saved.xid)
             self.index.upsert([batch[i].seq for i in rows], vectors[rows])
+            self.own.update((batch[i].seq, saved.xid) for i in rows)
         self.embedded += len(batch)
         return len(batch)
 
@@ -126,7 +128,7 @@ class IndexFollower:
         horizon: int,
         *,
         poll_seconds: float = 2.0,
-        own_xids: set[int] | None = None,
+        own: dict[int, int] | None = None,
     ) -> None:
         self.store = store
         self.model = embedder.name
@@ -134,22 +136,32 @@ class IndexFollower:
         self.index = index
         self.horizon = horizon
         self.poll_seconds = poll_seconds
-        self.own_xids = own_xids if own_xids is not None else set()
+        self.own = own if own is not None else {}
         self.followed = 0  # vectors added from other processes, for logs and tests
 
     async def catch_up(self) -> int:
         """Apply the changes since the horizon; returns how many papers changed."""
         changes = await self.store.index_changes(self.model, self.dim, self.horizon)
-        theirs = np.array([x not in self.own_xids for x in changes.xids.tolist()], dtype=bool)
+        # Not what this process indexed itself: a change read before its own newer save of
+        # the same paper must not undo that save.
+        theirs = np.array(
+            [
+                self.own.get(key, -1) < xid
+                for key, xid in zip(changes.keys.tolist(), changes.xids.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
         added = int(theirs.sum())
         if added:
-            await asyncio.to_thread(
-                self.index.upsert, changes.keys[theirs], changes.vectors[theirs]
-            )
+            # On the event loop, not in a thread: the embedding worker must not index a
+            # newer vector between the check above and this.
+            self.index.upsert(changes.keys[theirs], changes.vectors[theirs])
             self.followed += added
+        # Always: only the embedding process stores vectors, but anyone may withdraw.
         self.index.remove(changes.dropped)
         self.horizon = changes.horizon
-        self.own_xids.difference_update([x for x in self.own_xids if x < self.horizon])
+        for key in [k for k, xid in self.own.items() if xid < self.horizon]:
+            del self.own[key]
         return added + len(changes.dropped)
 
     async def run(self) -> None:
