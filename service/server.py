@@ -73,7 +73,8 @@ def serve(settings: Settings, init_process: Callable[[], None] | None = None) ->
     # uvicorn re-raises the signal it stopped for once it is done; exit 0 then.
     signal.signal(signal.SIGTERM, _exit_zero)
     if workers == 1:
-        _serve_here(settings, None)
+        if not _serve_here(settings, None):
+            sys.exit(STARTUP_FAILURE)
         return
     from storage.database import database_url
 
