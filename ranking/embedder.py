@@ -11,6 +11,9 @@ import numpy as np
 
 # Long abstracts add little beyond their start and cost quadratic attention time.
 MAX_CHARS = 3000
+# Batches encoded per call while holding the model: one `encode` call per batch costs
+# measurably more than one per few, and a search query waits for at most these.
+BATCHES_PER_CALL = 4
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -43,9 +46,9 @@ def model_fingerprint(model_path: str) -> str:
 class Embedder:
     """Unit-length float32 embeddings from a sentence-transformers model on the CPU.
 
-    Safe to call from several threads: batches are serialised so that a long run of
-    batches and a search query do not fight over the same cores, and a query waits for at
-    most one batch.
+    Safe to call from several threads: calls into the model are serialised so that a long
+    run of batches and a search query do not fight over the same cores, and a query waits
+    for at most `BATCHES_PER_CALL` batches.
     """
 
     def __init__(self, model_path: str, *, threads: int = 1, batch_size: int = 32) -> None:
@@ -67,16 +70,17 @@ class Embedder:
         """(len(texts), dim) float32, each row of unit length.
 
         A batch is padded to its longest text, so the texts are sorted by length first
-        (as sentence-transformers does within one `encode` call) and encoded a batch at a
-        time: pass many texts at once and few batches mix a long text with short ones.
+        (as sentence-transformers does within one `encode` call) and encoded a few batches
+        at a time: pass many texts at once and few batches mix a long text with short ones.
         """
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Longest first, by characters: the key sentence-transformers sorts by.
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        step = self.batch_size * BATCHES_PER_CALL
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
             with self._lock:
                 # Per call, in the calling thread: torch's thread count is per thread under
                 # OpenMP, and `threads` may have changed (the embedding claim raises it).

@@ -8,14 +8,15 @@ from ranking.embedder import Embedder
 
 
 def test_a_window_comes_back_in_input_order_as_one_text_at_a_time(embedder: Embedder) -> None:
-    # More than one batch, long and short texts interleaved, so sorting moves them.
+    # More than one call into the model, long and short texts interleaved, so sorting
+    # moves them.
     texts = [
-        f"Paper {i} on protein folding." if i % 5 else f"Paper {i}. " + "A long abstract. " * 40
-        for i in range(70)
+        f"Paper {i} on protein folding." if i % 10 else f"Paper {i}. " + "A long abstract. " * 40
+        for i in range(140)
     ]
     window = embedder.embed(texts)
     alone = np.vstack([embedder.embed([t]) for t in texts[:8]])
-    assert window.shape == (70, embedder.dim) and window.dtype == np.float32
+    assert window.shape == (140, embedder.dim) and window.dtype == np.float32
     assert np.allclose(np.linalg.norm(window, axis=1), 1.0, atol=1e-5)
     # Padding is masked out: each text's vector is the one it gets on its own.
     assert np.all(np.sum(window[:8] * alone, axis=1) > 0.9999)
