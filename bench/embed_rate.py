@@ -145,11 +145,12 @@ def server_rate(
 
 
 def wait_embedded(client: httpx.Client, papers: int) -> None:
+    # Not too often: each look costs the server's event loop (and the GIL) a little.
     while True:
         ready = client.get("/ready").json()
         if ready["pending_embeddings"] == 0 and ready["indexed"] == papers:
             return
-        time.sleep(0.1)
+        time.sleep(0.25)
 
 
 def offline_rates(texts: list[str], model_path: str, threads: int) -> dict[str, Any]:
