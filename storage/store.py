@@ -26,6 +26,7 @@ from storage.rows import (
     FeedRecord,
     HistoryRow,
     Impression,
+    IndexChanges,
     KeptList,
     KeyRecord,
     LabelledImpression,
@@ -153,19 +154,6 @@ class Store:
         rows = await self.pool.fetch(sql("pending_embeddings"), model, limit)
         return [PendingPaper(**dict(r)) for r in rows]
 
-    async def save_embeddings(
-        self, model: str, papers: Sequence[PendingPaper], vectors: np.ndarray
-    ) -> list[int]:
-        """Store vectors for papers whose text is unchanged; returns the keys to index."""
-        rows = await self.pool.fetch(
-            sql("save_embeddings"),
-            model,
-            [p.id for p in papers],
-            [vector_to_bytes(v) for v in vectors],
-            [p.content_hash for p in papers],
-        )
-        return [r["seq"] for r in rows if r["live"]]
-
     async def stored_embeddings(
         self, model: str, dim: int, chunk: int = 10_000
     ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
@@ -176,13 +164,39 @@ class Store:
                 keys = np.array([r["seq"] for r in rows], dtype=np.int64)
                 yield keys, vectors_from_bytes([r["embedding"] for r in rows], dim)
 
+    async def index_horizon(self) -> int:
+        """Where a process that reads every stored vector now starts following changes."""
+        horizon: int = await self.pool.fetchval(sql("index_horizon"))
+        return horizon
+
+    async def index_changes(self, model: str, dim: int, since: int) -> IndexChanges:
+        """Vectors stored and papers withdrawn by transactions from `since` on, and the
+        horizon to ask from next time (see storage/migrations/0006_index_changes.sql)."""
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            horizon = await conn.fetchval(sql("index_horizon"))
+            rows = await conn.fetch(sql("index_changes"), model, since)
+        live = [r for r in rows if r["embedding"] is not None]
+        return IndexChanges(
+            horizon=horizon,
+            keys=np.array([r["seq"] for r in live], dtype=np.int64),
+            vectors=vectors_from_bytes([r["embedding"] for r in live], dim),
+            xids=np.array([r["xid"] for r in live], dtype=np.int64),
+            dropped=[r["seq"] for r in rows if r["embedding"] is None],
+        )
+
     async def catalogue_counts(self, model: str) -> tuple[int, int]:
         """(live papers, papers waiting for an embedding)."""
         row = await self.pool.fetchrow(sql("catalogue_counts"), model, timeout=2)
         return int(row["live"]), int(row["pending"])
 
-    async def papers_by_seq(self, seqs: Sequence[int]) -> dict[int, PaperMeta]:
-        rows = await self.pool.fetch(sql("papers_by_seq"), list(seqs))
+    async def papers_by_seq(
+        self, seqs: Sequence[int], *, live_only: bool = False
+    ) -> dict[int, PaperMeta]:
+        """Facts about papers by key; with `live_only`, withdrawn papers are left out."""
+        rows = await self.pool.fetch(sql("papers_by_seq"), list(seqs), live_only)
         return {r["seq"]: PaperMeta(**dict(r)) for r in rows}
 
     async def fresh(self, limit: int, as_of: datetime | None = None) -> list[int]:

@@ -124,7 +124,7 @@ async def withdraw_paper(paper_id: PaperPath, runtime: RuntimeDep) -> None:
 async def _items(
     runtime: Runtime, keys: list[int], scores: list[float], reason: wire.Reason, why: str
 ) -> wire.ItemList:
-    meta = await runtime.store.papers_by_seq(keys)
+    meta = await runtime.store.papers_by_seq(keys, live_only=True)
     ranked = [(k, s) for k, s in zip(keys, scores, strict=True) if k in meta]
     return wire.ItemList(
         items=[

@@ -84,6 +84,9 @@ async def test_acknowledged_events_are_stored_exactly_once_through_crashes(
         data_dir=str(tmp_path),
         shutdown_grace_seconds="0",
         embed_poll_seconds="0.5",
+        # SIGKILL stops only the process it is sent to: one process, so that nothing of
+        # the killed server keeps the port (worker processes notice within a second).
+        workers="1",
     )
     catalogue = tmp_path / "papers.jsonl"
     catalogue.write_text("\n".join(json.dumps(p) for p in topic_papers()))

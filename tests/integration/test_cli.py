@@ -1,4 +1,4 @@
-"""`paperfeed ingest`, `migrate` and `keys` as a user runs them: real processes."""
+"""`paperfeed ingest`, `migrate`, `embed` and `keys` as a user runs them: real processes."""
 
 from __future__ import annotations
 
@@ -103,3 +103,23 @@ async def test_keys_are_created_listed_and_revoked_from_the_command_line(
     assert unknown.returncode == 1 and "no key with id 'nosuchkey'" in unknown.stderr
     bad_scope = run(["keys", "create", "--name", "x", "--scope", "everything"], database_url)
     assert bad_scope.returncode == 2 and "'everything' is not one of" in bad_scope.stderr
+
+
+async def test_embed_leaves_the_work_to_the_process_holding_the_claim(
+    database_url: str, tmp_path: Path
+) -> None:
+    from storage.claim import EmbeddingClaim
+
+    jsonl = tmp_path / "papers.jsonl"
+    jsonl.write_text("\n".join(json.dumps(p) for p in topic_papers()[:3]) + "\n")
+    assert run(["ingest", str(jsonl)], database_url).returncode == 0
+    server = EmbeddingClaim(database_url)  # as a running server holds it
+    assert await server.take()
+    try:
+        held = run(["embed"], database_url)
+        assert held.returncode == 0, held.stderr
+        assert "holds the embedding claim" in held.stdout
+    finally:
+        await server.release()
+    free = run(["embed"], database_url)
+    assert "embedded 3 papers" in free.stdout, free.stdout + free.stderr

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ranking.errors import SettingsError
-from service.settings import load_settings
+from service.settings import cores, load_settings
 
 
 def test_settings_come_from_prefixed_variables() -> None:
@@ -20,3 +20,12 @@ def test_settings_come_from_prefixed_variables() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
     with pytest.raises(SettingsError, match=needle):
         load_settings(env)
+
+
+def test_workers_and_embedding_threads_default_to_the_cores() -> None:
+    s = load_settings({})
+    assert s.resolved_workers() == s.resolved_embed_threads() == cores() >= 1
+    s = load_settings({"PAPERFEED_WORKERS": "3", "PAPERFEED_EMBED_THREADS": "1"})
+    assert (s.resolved_workers(), s.resolved_embed_threads()) == (3, 1)
+    with pytest.raises(SettingsError, match="PAPERFEED_WORKERS"):
+        load_settings({"PAPERFEED_WORKERS": "-1"})
