@@ -34,7 +34,7 @@ browser:
 
 ## Lint, type-check and run the whole test suite.
 test: install browser lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 lint: install
 	$(BIN)/ruff check .

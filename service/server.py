@@ -83,7 +83,10 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     # until this process, the last to use it, exits.
     url = database_url(settings.database_url, settings.data_dir)
     shared = msgspec.structs.replace(settings, database_url=url)
-    config = uvicorn.Config("unused", host=settings.host, port=settings.port)
+    # uvicorn.Config applies its log config at once: ours, or its own format would win here.
+    config = uvicorn.Config(
+        "unused", host=settings.host, port=settings.port, log_config=logging_config(settings)
+    )
     listener = config.bind_socket()
     code = Supervisor(shared, listener, workers, demo_key_id).run()
     sys.exit(code)

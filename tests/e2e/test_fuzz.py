@@ -32,7 +32,7 @@ async def test_generated_requests_never_break_the_api(catalogue: AppClient, tmp_
         "--mode",
         "all",
         "--max-examples",
-        "80",
+        "50",
         "--seed",
         "1",
         "--report-json-path",
