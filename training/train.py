@@ -51,6 +51,9 @@ class TrainConfig:
     # Small trees with many rows per leaf: feedback logs are noisy and drift with time.
     num_leaves: int = 7
     min_data_in_leaf: int = 100
+    # Share of features and of rows each tree samples (1: no sampling, for comparing
+    # engines: a Dask worker samples its own partition's rows, not the same ones).
+    sample_fraction: float = 0.9
     seed: int = 0
     # Learn the position bias jointly (LightGBM's `position`, unbiased LambdaMART). Dask
     # training cannot: LightGBM's Dask interface takes no positions (training/cluster.py).
@@ -66,6 +69,7 @@ class TrainConfig:
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
             min_data_in_leaf=self.min_data_in_leaf,
+            sample_fraction=self.sample_fraction,
         )
         # The first metric, NDCG@10, decides early stopping.
         return ranker.lightgbm(self.seed, threads=2, metric="ndcg", eval_at=[10, 5])

@@ -75,7 +75,11 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
         # compares the engines on the same objective (training/cluster.py has the numbers).
         # A fixed number of trees: choosing it on ~100 selection feeds is noisier than the
         # engines' difference (another seed alone moves NDCG@10 here by up to 4%).
-        config = TrainConfig(position_bias=False, rounds=60, min_trees=60, early_stopping=60)
+        # No row or feature sampling either: each Dask worker would sample its own
+        # partition's rows, so the two would differ by a random draw, not by engine.
+        config = TrainConfig(
+            position_bias=False, rounds=60, min_trees=60, early_stopping=60, sample_fraction=1.0
+        )
         assert settings.database_url
         async with side_store(settings.database_url) as store:
             alone = await train_and_register(store, tmp_path, config, until=until, progress=False)
