@@ -108,6 +108,7 @@ def embed() -> None:
     """
     from tqdm import tqdm
 
+    from ranking.ann import EXACT_ONLY
     from ranking.index import VectorIndex
     from service.worker import EmbeddingWorker, load_embedder
     from storage.claim import EmbeddingClaim
@@ -122,7 +123,7 @@ def embed() -> None:
         worker = EmbeddingWorker(
             store,
             embedder,
-            VectorIndex(embedder.dim),
+            VectorIndex(embedder.dim, EXACT_ONLY),  # never searched: no graph to build
             claim,
             window=settings.embed_window,
             threads=settings.resolved_embed_threads(),

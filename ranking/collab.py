@@ -18,6 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from ranking.ann import DEFAULT_ANN, AnnParams
+from ranking.index import matrix_index, search_params
+
 
 @dataclass(frozen=True, slots=True)
 class CollabParams:
@@ -41,6 +44,8 @@ class CollabParams:
     ease_positive_only: bool = False
     seed: int = 0
     threads: int = 1
+    # When the ALS factors' search turns approximate (as content search does).
+    ann: AnnParams = DEFAULT_ANN
 
 
 DEFAULT_PARAMS = CollabParams()
@@ -225,9 +230,10 @@ class NeighbourTable:
 class Factors:
     """ALS item factors (Hu, Koren & Volinsky 2008) of the papers in `keys` (ascending).
 
-    A reader's vector is folded in from their history with the same least-squares step ALS
-    itself takes, so a reader who saved something a second ago gets an up-to-date vector
-    without refitting. Items are searched by inner product with FAISS.
+        A reader's vector is folded in from their history with the same least-squares step ALS
+        itself takes, so a reader who saved something a second ago gets an up-to-date vector
+        without refitting. Items are searched by inner product with FAISS: exactly, or with an
+    HNSW graph on large catalogues (`ranking.index.matrix_index`).
     """
 
     keys: np.ndarray
@@ -235,15 +241,19 @@ class Factors:
     gram: np.ndarray  # (f, f) float64: itemsᵀ items
     regularization: float
     alpha: float
-    search: faiss.IndexFlatIP
+    search: faiss.Index  # over the rows of `items`
 
     @classmethod
     def build(
-        cls, keys: np.ndarray, items: np.ndarray, regularization: float, alpha: float
+        cls,
+        keys: np.ndarray,
+        items: np.ndarray,
+        regularization: float,
+        alpha: float,
+        ann: AnnParams = DEFAULT_ANN,
     ) -> Factors:
         items = np.ascontiguousarray(items, dtype=np.float32)
-        search = faiss.IndexFlatIP(items.shape[1])
-        search.add(items)
+        search = matrix_index(items, ann)
         gram = items.T.astype(np.float64) @ items.astype(np.float64)
         return cls(keys, items, gram, regularization, alpha, search)
 
@@ -272,7 +282,9 @@ class Factors:
         """Up to `limit` (key, score) pairs with the highest inner product, best first."""
         if not len(taste) or not len(self.keys) or limit <= 0:
             return []
-        scores, rows = self.search.search(taste[None, :].astype(np.float32), min(limit, len(self)))
+        k = min(limit, len(self))
+        params = search_params(self.search, k)
+        scores, rows = self.search.search(taste[None, :].astype(np.float32), k, params=params)
         keep = rows[0] >= 0
         return list(zip(self.keys[rows[0][keep]].tolist(), scores[0][keep].tolist(), strict=True))
 
@@ -374,7 +386,7 @@ def fit_factors(keys: np.ndarray, saves: sp.csr_matrix, params: CollabParams) ->
         params.threads,
         params.seed,
     )
-    return Factors.build(keys, items, params.factor_regularization, params.factor_alpha)
+    return Factors.build(keys, items, params.factor_regularization, params.factor_alpha, params.ann)
 
 
 def fit(

@@ -1,32 +1,99 @@
-"""A FAISS inner-product index over unit vectors, keyed by the papers' integer keys."""
+"""FAISS inner-product search over unit vectors, keyed by the papers' integer keys: exact
+(flat) on small catalogues, approximate (HNSW) on large ones."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import faiss
 import numpy as np
 
+from ranking.ann import DEFAULT_ANN, AnnParams
+
+
+def new_index(dim: int, approximate: bool, ann: AnnParams) -> faiss.Index:
+    """An empty inner-product index whose ids are the order of addition (rows)."""
+    if not approximate:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, ann.m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ann.ef_construction
+    index.hnsw.efSearch = ann.ef_search
+    return index
+
+
+def matrix_index(items: np.ndarray, ann: AnnParams = DEFAULT_ANN) -> faiss.Index:
+    """An inner-product index over the rows of `items` (search answers row numbers, -1 for
+    an empty slot): exact below `ann.min_papers` rows, HNSW from there on."""
+    items = np.ascontiguousarray(items, dtype=np.float32)
+    index = new_index(items.shape[1], len(items) >= ann.min_papers, ann)
+    if len(items):
+        index.add(items)
+    return index
+
+
+def search_params(
+    index: faiss.Index, k: int, selector: faiss.IDSelector | None = None
+) -> faiss.SearchParameters | None:
+    """Per-search parameters: HNSW's breadth (its own, but at least k: fewer candidates
+    than k would leave slots empty), and a filter on the rows."""
+    params: faiss.SearchParameters
+    if isinstance(index, faiss.IndexHNSW):
+        hnsw: Any = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in the stubs
+        hnsw.efSearch = max(index.hnsw.efSearch, k)
+        params = hnsw
+    elif selector is None:
+        return None
+    else:
+        params = faiss.SearchParameters()
+    params.sel = selector  # the caller keeps the selector (and its bitmap) alive
+    return params
+
 
 class VectorIndex:
-    """Exact cosine search with incremental add, replace and remove.
+    """Cosine search with incremental add, replace and remove.
 
-    A flat index keeps every update exact and cheap, and search stays a few
-    milliseconds up to ~100k papers. All operations hold one lock, so updates from the
-    embedding worker are safe against concurrent searches.
+    Papers are rows of a FAISS index in the order they were added. A flat index below
+    `ann.min_papers` papers (exact, and a few milliseconds up to ~50k papers), an HNSW
+    graph from there on: upserting past the threshold rebuilds once as a graph. HNSW
+    cannot remove, so a replaced or removed paper's row stays, marked dead, and every
+    search filters dead rows out with an `IDSelectorBitmap` (they are never returned).
+    Once `ann.max_dead_share` of the rows are dead the index is rebuilt from the live
+    ones, exact or approximate by the size it then has.
+
+    All operations hold one lock, so updates from the embedding worker are safe against
+    concurrent searches. A rebuild holds it too: searches wait for it (at the threshold
+    that is building a graph of `min_papers` papers once; see the README for its cost).
     """
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, ann: AnnParams = DEFAULT_ANN) -> None:
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._keys: set[int] = set()
+        self.ann = ann
         self._lock = threading.Lock()
+        self._reset(approximate=False)
+
+    def _reset(self, approximate: bool) -> None:
+        self._index = new_index(self.dim, approximate, self.ann)
+        self._row_key = np.zeros(0, dtype=np.int64)  # the key each row was added under
+        self._alive = np.zeros(0, dtype=bool)  # rows not replaced or removed since
+        self._rows: dict[int, int] = {}  # live key -> its row
+        self._selector: faiss.IDSelector | None = None  # over `_bitmap`; None: all alive
+        self._bitmap = np.zeros(0, dtype=np.uint8)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._rows)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._keys
+        return key in self._rows
+
+    @property
+    def approximate(self) -> bool:
+        return isinstance(self._index, faiss.IndexHNSW)
+
+    @property
+    def dead(self) -> int:
+        """Rows of replaced or removed papers still in the index (filtered out)."""
+        return len(self._alive) - len(self._rows)
 
     def upsert(self, keys: np.ndarray | list[int], vectors: np.ndarray) -> None:
         """Add vectors, replacing any stored under the same keys."""
@@ -41,28 +108,26 @@ class VectorIndex:
         if len(set(key_array.tolist())) != len(key_array):
             raise ValueError("duplicate keys in one upsert")
         with self._lock:
-            present = [k for k in key_array.tolist() if k in self._keys]
-            if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]
-            self._index.add_with_ids(vectors, key_array)
-            self._keys.update(key_array.tolist())
+            self._bury(key_array.tolist())
+            self._add(key_array, vectors)
+            self._maintain()
 
     def remove(self, keys: np.ndarray | list[int]) -> None:
         with self._lock:
-            present = [int(k) for k in keys if int(k) in self._keys]
-            if present:
-                self._index.remove_ids(np.asarray(present, dtype=np.int64))  # type: ignore[arg-type]
-                self._keys.difference_update(present)
+            self._bury([int(k) for k in keys])
+            self._maintain()
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, keys) per query row; missing slots have key -1."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         with self._lock:
-            k = min(k, len(self._keys))
+            k = min(k, len(self._rows))
             if k == 0:
                 empty = np.zeros((len(queries), 0))
                 return empty.astype(np.float32), empty.astype(np.int64)
-            scores, keys = self._index.search(queries, k)
+            params = search_params(self._index, k, self._selector)
+            scores, rows = self._index.search(queries, k, params=params)
+            keys = np.where(rows >= 0, self._row_key[rows], -1)
         return scores, keys
 
     def vectors(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +138,49 @@ class VectorIndex:
         """
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
         with self._lock:
-            present = np.fromiter((k in self._keys for k in keys), dtype=bool, count=len(keys))
+            rows = np.fromiter((self._rows.get(k, -1) for k in keys), np.int64, len(keys))
+            present = rows >= 0
             if present.any():
-                wanted = np.asarray(keys, dtype=np.int64)[present]
-                out[present] = self._index.reconstruct_batch(wanted)
+                out[present] = self._index.reconstruct_batch(rows[present])
         return present, out
+
+    # The rest runs under the lock.
+
+    def _bury(self, keys: list[int]) -> None:
+        """Mark the rows of those keys that are present dead."""
+        for key in keys:
+            row = self._rows.pop(key, None)
+            if row is not None:
+                self._alive[row] = False
+
+    def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        start = len(self._alive)
+        self._index.add(vectors)
+        self._row_key = np.concatenate([self._row_key, keys])
+        self._alive = np.concatenate([self._alive, np.ones(len(keys), dtype=bool)])
+        self._rows.update(zip(keys.tolist(), range(start, start + len(keys)), strict=True))
+
+    def _maintain(self) -> None:
+        """Rebuild when the index crosses the threshold upwards or too many rows are dead;
+        otherwise refresh the filter on dead rows."""
+        crossing = len(self._rows) >= self.ann.min_papers and not self.approximate
+        if crossing or self.dead > self.ann.max_dead_share * len(self._alive):
+            self._rebuild()
+        if self.dead:
+            # The selector reads this buffer: keep it referenced for as long as it is used.
+            self._bitmap = np.packbits(self._alive, bitorder="little")
+            self._selector = faiss.IDSelectorBitmap(len(self._bitmap), faiss.swig_ptr(self._bitmap))
+        else:
+            self._selector, self._bitmap = None, np.zeros(0, dtype=np.uint8)
+
+    def _rebuild(self) -> None:
+        live = np.flatnonzero(self._alive)
+        keys = self._row_key[live]
+        vectors = (
+            self._index.reconstruct_batch(live)
+            if len(live)
+            else np.zeros((0, self.dim), dtype=np.float32)
+        )
+        self._reset(approximate=len(live) >= self.ann.min_papers)
+        if len(live):
+            self._add(keys, vectors)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import faiss
 from litestar.di import NamedDependency
 
+from ranking.ann import DEFAULT_ANN, AnnParams
 from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.index import VectorIndex
@@ -80,7 +81,7 @@ class Runtime:
         age = started - self.models_fitted_at
         refit = refit or age >= self.settings.collab_refresh_seconds
         keep = None if refit else self.stats.models
-        params = replace(DEFAULT_PARAMS, threads=self.settings.threads)
+        params = replace(DEFAULT_PARAMS, threads=self.settings.threads, ann=self.settings.ann())
         feedback = await self.store.feedback()
         # Fitting is CPU work (seconds on a large catalogue): off the event loop.
         self.stats = await asyncio.to_thread(
@@ -116,9 +117,9 @@ class Runtime:
 RuntimeDep = NamedDependency[Runtime]
 
 
-async def load_index(store: Store, embedder: Embedder) -> VectorIndex:
+async def load_index(store: Store, embedder: Embedder, ann: AnnParams = DEFAULT_ANN) -> VectorIndex:
     """Rebuild the index from vectors stored in PostgreSQL (no re-embedding)."""
-    index = VectorIndex(embedder.dim)
+    index = VectorIndex(embedder.dim, ann)
     async for keys, vectors in store.stored_embeddings(embedder.name, embedder.dim):
         index.upsert(keys, vectors)
     return index
@@ -140,7 +141,7 @@ async def start(
             embedder = await asyncio.to_thread(load_embedder, settings)
         # Taken before loading: the follower replays whatever changes during the load.
         horizon = await store.index_horizon()
-        index = await load_index(store, embedder)
+        index = await load_index(store, embedder, settings.ann())
     except BaseException:
         await store.close()
         raise

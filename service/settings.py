@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ranking.ann import DEFAULT_ANN, AnnParams
 from ranking.errors import SettingsError
 
 PREFIX = "PAPERFEED_"
@@ -38,6 +39,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     embed_window: Annotated[int, msgspec.Meta(ge=1)] = 512
     # Threads for the embedding model in the one process that embeds; 0: one per core.
     embed_threads: Annotated[int, msgspec.Meta(ge=0)] = 0
+    # Content search and the ALS factors' search turn approximate (an HNSW graph) at this
+    # many papers; exact (flat) below. Defaults measured in bench/ann_recall.py (README,
+    # "Approximate search").
+    ann_min_papers: Annotated[int, msgspec.Meta(ge=0)] = DEFAULT_ANN.min_papers
+    # The graph's links per paper, its breadth while built and while searched.
+    ann_m: Annotated[int, msgspec.Meta(ge=4)] = DEFAULT_ANN.m
+    ann_ef_construction: Annotated[int, msgspec.Meta(ge=8)] = DEFAULT_ANN.ef_construction
+    ann_ef_search: Annotated[int, msgspec.Meta(ge=8)] = DEFAULT_ANN.ef_search
     db_pool_size: int = 10
     # Requests with a larger body are refused with 413.
     max_body_bytes: int = 5_000_000
@@ -105,6 +114,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else cores()
+
+    def ann(self) -> AnnParams:
+        return AnnParams(
+            min_papers=self.ann_min_papers,
+            m=self.ann_m,
+            ef_construction=self.ann_ef_construction,
+            ef_search=self.ann_ef_search,
+        )
 
     def resolved_embed_threads(self) -> int:
         return self.embed_threads if self.embed_threads > 0 else cores()
