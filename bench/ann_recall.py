@@ -63,13 +63,14 @@ GRID_EF_SEARCH = (100, 128, 192, 256, 384)
 
 def unit(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def exact_top(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     index = faiss.IndexFlatIP(base.shape[1])
-    index.add(base)  # type: ignore[call-arg]
-    return index.search(queries, k)[1]  # type: ignore[call-arg]
+    index.add(base)
+    return index.search(queries, k)[1]
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -77,7 +78,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     hits = [
         len(set(f[f >= 0].tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)
     ]
-    return float(np.mean(hits)) / k
+    return float(np.mean(hits) / k)
 
 
 def keys_of(index: VectorIndex) -> Any:
@@ -114,7 +115,7 @@ def measure(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -> dict[
 
 
 def described(index: VectorIndex, build_s: float) -> dict[str, Any]:
-    hnsw = index._index.hnsw
+    hnsw: Any = getattr(index._index, "hnsw")  # noqa: B009  # faiss's stubs: Index
     return {
         "params": {"m": index.ann.m, "ef_construction": hnsw.efConstruction},
         "build_s": round(build_s, 2),
@@ -154,14 +155,15 @@ def ivf(base: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> list[dict[s
     quantizer = faiss.IndexFlatIP(base.shape[1])
     index = faiss.IndexIVFFlat(quantizer, base.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
     started = time.perf_counter()
-    index.train(base)  # type: ignore[call-arg]
-    index.add(base)  # type: ignore[call-arg]
+    index.train(base)
+    index.add(base)
     build = time.perf_counter() - started
     out = []
     for nprobe in (8, 16, 32, 64):
-        params = faiss.SearchParametersIVF(nprobe=nprobe)
+        params: Any = faiss.SearchParametersIVF()
+        params.nprobe = nprobe
         found, latency = timed_queries(
-            lambda q, k, p=params: index.search(q, k, params=p)[1],  # type: ignore[call-arg]
+            lambda q, k, p=params: index.search(q, k, params=p)[1],
             queries,
             truth.shape[1],
         )
@@ -189,7 +191,7 @@ def choose(
     for m, ef_c in shapes:
         built, seconds = build(base, AnnParams(m=m, ef_construction=ef_c))
         for ef_s in GRID_EF_SEARCH:
-            built._index.hnsw.efSearch = ef_s  # only the search breadth changes
+            getattr(built._index, "hnsw").efSearch = ef_s  # noqa: B009  # only the breadth changes
             rows.append(described(built, seconds) | measure(built, queries, truth))
             rows[-1]["params"]["ef_search"] = ef_s
             print("validation", rows[-1], flush=True)
@@ -269,35 +271,57 @@ def citeulike(cache_dir: Path, seed: int, full: bool) -> dict[str, Any]:
     result["withdrawn_10pct"] = withdraw(index, base, vectors[test_papers], K, seed)
     if full:
         result["ivf"] = ivf(base, vectors[test_papers], exact_top(base, vectors[test_papers], K))
-        result["factors"] = factor_search(saves, chosen, test_users, seed)
+        result["factors"] = factor_search(saves, chosen, val_users, test_users, seed)
     return result
 
 
+FACTOR_SHAPES = ((16, 40), (32, 80), (48, 200))
+FACTOR_EF_SEARCH = (128, 256, 512)
+
+
 def factor_search(
-    saves: sp.csr_matrix, ann: AnnParams, users: np.ndarray, seed: int
+    saves: sp.csr_matrix, ann: AnnParams, val_users: np.ndarray, users: np.ndarray, seed: int
 ) -> dict[str, Any]:
     """`Factors.top`'s search (inner product, not cosine: the factors are not unit length)
-    with HNSW against exact, for readers' folded-in vectors."""
+    with HNSW against exact, for readers' folded-in vectors: a grid on validation readers
+    (`AnnParams.for_factors` follows it), then `ann.for_factors()` on the others."""
     keys = np.arange(saves.shape[1])
     started = time.perf_counter()
     factors = fit_factors(keys, saves, CollabParams(seed=seed, threads=os.cpu_count() or 1))
     assert factors is not None
     fit_s = time.perf_counter() - started
+
+    def graph_run(params: AnnParams, queries: np.ndarray) -> dict[str, Any]:
+        started = time.perf_counter()
+        graph = matrix_index(factors.items, replace(params, min_papers=0))
+        seconds = time.perf_counter() - started
+        found, latency = timed_queries(
+            lambda q, k: graph.search(q, k, params=search_params(graph, k))[1], queries, K
+        )
+        truth = exact_top(factors.items, queries, K)
+        shape = {"m": params.m, "ef_construction": params.ef_construction}
+        return {"params": shape | {"ef_search": params.ef_search}, "build_s": round(seconds, 2)} | {
+            f"recall@{K}": round(recall(found, truth), 4),
+            "query_ms_median": latency,
+        }
+
+    val_q = np.stack([factors.fold_in(saves[u].indices.tolist()) for u in val_users])
+    grid = []
+    for m, ef_c in FACTOR_SHAPES:
+        for ef_s in FACTOR_EF_SEARCH:
+            grid.append(graph_run(AnnParams(m=m, ef_construction=ef_c, ef_search=ef_s), val_q))
+            print("factors validation", grid[-1], flush=True)
     queries = np.stack([factors.fold_in(saves[u].indices.tolist()) for u in users])
-    truth = exact_top(factors.items, queries, K)
-    graph = matrix_index(factors.items, replace(ann, min_papers=0))
-    found, latency = timed_queries(
-        lambda q, k: graph.search(q, k, params=search_params(graph, k))[1],  # type: ignore[call-arg]
-        queries,
-        K,
-    )
+    exact = faiss.IndexFlatIP(factors.dim)
+    exact.add(factors.items)
     return {
         "items": len(keys),
         "factors": factors.dim,
         "als_fit_s": round(fit_s, 1),
+        "validation": grid,
         "queries": len(queries),
-        f"recall@{K}": round(recall(found, truth), 4),
-        "query_ms_median": latency,
+        "exact_query_ms_median": timed_queries(lambda q, k: exact.search(q, k)[1], queries, K)[1],
+        "evaluation": graph_run(ann.for_factors(), queries),
     }
 
 

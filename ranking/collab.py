@@ -253,7 +253,7 @@ class Factors:
         ann: AnnParams = DEFAULT_ANN,
     ) -> Factors:
         items = np.ascontiguousarray(items, dtype=np.float32)
-        search = matrix_index(items, ann)
+        search = matrix_index(items, ann.for_factors())
         gram = items.T.astype(np.float64) @ items.astype(np.float64)
         return cls(keys, items, gram, regularization, alpha, search)
 
