@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from litestar import Litestar
 
-from ranking.embedder import Embedder
 from service.app import create_app
 from service.auth import create_key
 from service.records import catalogue_rows
@@ -86,7 +86,7 @@ async def sandbox(
         embedder = load_embedder(settings)
         rows = catalogue_rows(catalogue)
         world = World.from_papers(rows, embedder, topics=topics, seed=seed)
-        async with _serving(settings, embedder) as base_url:
+        async with serving(create_app(settings, embedder=embedder)) as base_url:
             assert settings.database_url is not None
             store = await Store.connect(settings.database_url, max_size=2)
             try:
@@ -103,10 +103,10 @@ async def sandbox(
 
 
 @asynccontextmanager
-async def _serving(settings: Settings, embedder: Embedder) -> AsyncIterator[str]:
-    """The app under uvicorn on a free port, in a thread with its own event loop (the
-    caller's loop, a notebook's for one, stays free); its base URL."""
-    app = create_app(settings, embedder=embedder)
+async def serving(app: Litestar) -> AsyncIterator[str]:
+    """`app` under uvicorn on a free port, in a thread with its own event loop (the
+    caller's loop, a notebook's or a test's, stays free, and concurrent requests really
+    are concurrent); its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
