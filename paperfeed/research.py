@@ -140,7 +140,7 @@ def simulate(
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
-    help="With --dask-scheduler: time ranges of about equal numbers of feeds, one Dask task each.",
+    help="With --dask-scheduler: parts of the readers (by hash), one Dask task each.",
 )
 def train(
     promote: bool,

@@ -1,4 +1,6 @@
-"""The one home of PostgreSQL access. Queries live in `storage/sql/*.sql`.
+"""PostgreSQL access through one pool: the catalogue, events, feeds, models and keys here;
+the rest in the `storage` modules beside it, one per area (delivery, interests, pages,
+summary), which share this pool. Queries live in `storage/sql/*.sql`.
 
 Methods take and return the typed rows of `storage.rows` (and numpy arrays); wire types
 stay in the route handlers.
@@ -319,20 +321,21 @@ class Store:
         until: datetime,
         attribution_hours: float,
         gains: tuple[int, int, int],
+        part: tuple[int, int] = (0, 1),
     ) -> list[LabelledImpression]:
-        """Impressions served in [since, until) with their label (gains: save, click, dismiss)."""
+        """Impressions served in [since, until) with their label (gains: save, click,
+        dismiss); with `part` (i, n), only those of readers in hash part i of n."""
         rows = await self.pool.fetch(
-            sql("training_impressions"), since, until, attribution_hours, *gains, timeout=600
+            sql("training_impressions"),
+            since,
+            until,
+            attribution_hours,
+            *gains,
+            part[1],
+            part[0],
+            timeout=600,
         )
         return [LabelledImpression(**dict(r)) for r in rows]
-
-    async def feed_time_quantiles(
-        self, since: datetime, until: datetime, fractions: Sequence[float]
-    ) -> list[datetime]:
-        """When the feeds served in [since, until) reached each of `fractions` (0..1) of
-        their number; empty if none was served."""
-        cuts = await self.pool.fetchval(sql("feed_time_quantiles"), since, until, list(fractions))
-        return [t for t in cuts or [] if t is not None]
 
     # --- model registry -------------------------------------------------------------------
 
