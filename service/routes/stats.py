@@ -19,10 +19,12 @@ from service.runtime import RuntimeDep
     guards=[requires("admin")],
 )
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
-    """Recompute this server's catalogue statistics (popularity, co-saves) and refit its
-    collaborative models (RP3beta, EASE, ALS) now instead of at the next
-    `STATS_REFRESH_SECONDS` / `COLLAB_REFRESH_SECONDS` tick."""
-    stats = await runtime.refresh_stats(refit=True)
+    """Recompute this server's catalogue statistics (clicks, saves, impressions,
+    popularity) and load the active collaborative models (`paperfeed fit`) now, instead
+    of at the next `STATS_REFRESH_SECONDS` / `MODEL_POLL_SECONDS` tick. Nothing is fitted."""
+    if runtime.collab_watcher is not None:
+        await runtime.collab_watcher.check()
+    stats = await runtime.refresh_stats()
     return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
 
 
