@@ -18,7 +18,6 @@ from paperfeed.wiring import command_settings, with_store
 if TYPE_CHECKING:
     from service.settings import Settings
     from storage.store import Store
-    from training.fit import FitResult
     from training.train import Trainer
 
 
@@ -112,21 +111,25 @@ def fit(activate: bool) -> None:
     PAPERFEED_MODEL_POLL_SECONDS. `paperfeed train` runs this first.
     """
     settings = command_settings()
-    result = asyncio.run(with_store(settings, lambda store: fit_job(store, settings, activate)))
-    click.echo("\n".join(result.summary()))
+    lines = asyncio.run(with_store(settings, lambda store: fit_job(store, settings, activate)))
+    click.echo("\n".join(lines))
 
 
-async def fit_job(store: Store, settings: Settings, activate: bool = True) -> FitResult:
-    """The fit with the server's parameters and threads, progress on the terminal."""
+async def fit_job(store: Store, settings: Settings, activate: bool = True) -> list[str]:
+    """The fit with the server's parameters and threads, progress on the terminal; its
+    summary."""
     from dataclasses import replace
 
     from ranking.collab import DEFAULT_PARAMS
     from training.fit import fit_and_register
 
     params = replace(DEFAULT_PARAMS, threads=settings.threads)
-    return await fit_and_register(
+    result = await fit_and_register(
         store, settings.resolved_model_dir(), params, activate=activate, report=click.echo
     )
+    if result is None:
+        return ["no saves yet: nothing to fit (servers serve content and popularity)"]
+    return result.summary()
 
 
 @click.command()
@@ -225,7 +228,7 @@ def train(
     )
 
     async def job(store: Store, trainer: Trainer) -> list[str]:
-        fitted = [*(await fit_job(store, settings)).summary(), ""] if run_fit else []
+        fitted = [*(await fit_job(store, settings)), ""] if run_fit else []
         result = await train_and_register(
             store,
             settings.resolved_model_dir(),

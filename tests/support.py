@@ -127,7 +127,7 @@ async def fit_collab(client: AppClient) -> dict[str, Any]:
     runtime = runtime_of(client)
     params = replace(DEFAULT_PARAMS, threads=runtime.settings.threads)
     async with side_store(runtime.database_url) as store:
-        await fit_and_register(store, runtime.settings.resolved_model_dir(), params)
+        assert await fit_and_register(store, runtime.settings.resolved_model_dir(), params)
     response = await client.post("/v1/admin/stats/refresh")
     assert response.status_code == 200, response.text
     snapshot: dict[str, Any] = response.json()

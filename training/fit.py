@@ -65,11 +65,15 @@ async def fit_and_register(
     *,
     activate: bool = True,
     report: Callable[[str], None] | None = None,
-) -> FitResult:
+) -> FitResult | None:
     """Fit the collaborative models on the current saves, write the artifact, verify it,
-    register it and (with `activate`) make it the one every server loads."""
+    register it and (with `activate`) make it the one every server loads. None when there
+    is nothing to fit: no saves, and no artifact active that would still hold old ones
+    (after the last saves are deleted, an empty artifact replaces it)."""
     feedback = await store.feedback()
     readers, saved = feedback.readers, feedback.saved
+    if not len(saved) and await store.active_collab() is None:
+        return None
 
     def step(model: str, seconds: float) -> None:
         if report is not None:

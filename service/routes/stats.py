@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import post
 from litestar.status_codes import HTTP_200_OK
 
@@ -9,6 +11,8 @@ from service import wire
 from service.auth import requires
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
+
+log = logging.getLogger(__name__)
 
 
 @post(
@@ -25,6 +29,7 @@ async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
     if runtime.collab_watcher is not None:
         await runtime.collab_watcher.check()
     stats = await runtime.refresh_stats()
+    log.info("statistics refreshed on request: %s", stats.version)
     return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
 
 
