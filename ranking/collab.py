@@ -69,6 +69,12 @@ def row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / sums) @ matrix, dtype=np.float32)
 
 
+# Item×item products are computed this many rows at a time and cut to their top k at
+# once, so a fit never holds the whole co-occurrence matrix (its nonzeros grow with the
+# square of the readers' library sizes): at most this many full rows of it.
+BLOCK_ROWS = 2048
+
+
 def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_matrix:
     """RP3beta (Paudel et al. 2017) item×item weights from a binary users×items matrix:
     the three-step walk item→user→item with transition probabilities raised to `alpha`,
@@ -79,11 +85,17 @@ def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_m
     popularity = np.asarray(saves.sum(axis=0)).ravel()
     penalty = np.zeros_like(popularity, dtype=np.float32)
     penalty[popularity > 0] = popularity[popularity > 0] ** -beta
-    walk = sp.csr_matrix(item_user @ user_item, dtype=np.float32)
-    walk = sp.csr_matrix(walk @ sp.diags(penalty.astype(np.float32)))
-    walk.setdiag(0)
-    walk.eliminate_zeros()
-    return keep_top_k(walk, k)
+    divide = sp.diags(penalty.astype(np.float32))
+    blocks = []
+    for start in range(0, item_user.shape[0], BLOCK_ROWS):
+        walk = sp.csr_matrix(item_user[start : start + BLOCK_ROWS] @ user_item, dtype=np.float32)
+        walk = sp.csr_matrix(walk @ divide)
+        walk.setdiag(0, k=start)  # no self-loops: row i is item start + i
+        walk.eliminate_zeros()
+        blocks.append(keep_top_k(walk, k))
+    if not blocks:
+        return sp.csr_matrix(saves.shape[1:] * 2, dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
 def ease(saves: sp.csr_matrix, l2: float, threads: int = 1) -> np.ndarray:
@@ -365,17 +377,28 @@ def save_matrix(readers: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, sp
 def cosave_lists(keys: np.ndarray, saves: sp.csr_matrix, k: int) -> CosaveLists:
     """For each paper, its `k` papers most often saved by the same readers, with the number
     of such readers; strongest first, ties by smaller key."""
-    co = sp.coo_matrix(saves.T @ saves)
-    off = co.row != co.col
-    rows, cols, together = co.row[off], co.col[off], co.data[off].astype(np.int64)
-    order = np.lexsort((keys[cols], -together, rows))
-    rows, cols, together = rows[order], cols[order], together[order]
-    starts = np.searchsorted(rows, np.arange(len(keys)))
-    rank = np.arange(len(rows)) - starts[rows]
-    keep = rank < k
+    items = sp.csr_matrix(saves.T)
+    counts, indices, together_all = [], [], []
+    for start in range(0, len(keys), BLOCK_ROWS):
+        co = sp.coo_matrix(items[start : start + BLOCK_ROWS] @ saves)
+        off = co.row + start != co.col
+        rows, cols, together = co.row[off], co.col[off], co.data[off].astype(np.int64)
+        order = np.lexsort((keys[cols], -together, rows))
+        rows, cols, together = rows[order], cols[order], together[order]
+        starts = np.searchsorted(rows, np.arange(co.shape[0]))
+        keep = np.arange(len(rows)) - starts[rows] < k
+        counts.append(np.bincount(rows[keep], minlength=co.shape[0]))
+        indices.append(cols[keep].astype(np.int32))
+        together_all.append(together[keep].astype(np.int32))
     indptr = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[keep], minlength=len(keys)), out=indptr[1:])
-    return CosaveLists(keys, indptr, cols[keep].astype(np.int32), together[keep].astype(np.int32))
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    return CosaveLists(
+        keys,
+        indptr,
+        np.concatenate(indices) if indices else None,
+        np.concatenate(together_all) if together_all else None,
+    )
 
 
 def als(
