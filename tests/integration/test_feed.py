@@ -208,8 +208,11 @@ async def test_servers_never_fit_and_swap_to_the_fit_jobs_artifact(
         )
         assert logged.startswith("stats-") and logged.endswith(f"/{fitted.version}")
 
-        # A fit registered with --no-activate is not served.
+        # A fit registered with --no-activate is not served, nor an artifact that cannot
+        # be loaded: the current models keep serving.
         async with side_store(runtime.database_url) as store:
             await fit_and_register(store, paced.resolved_model_dir(), params, activate=False)
+            await store.register_collab("collab-broken", "/nowhere", {})
         await asyncio.sleep(3 * paced.model_poll_seconds)
         assert runtime.stats.models.version == fitted.version
+        assert (await client.get("/v1/users/reader0/feed?limit=3")).status_code == 200
