@@ -332,6 +332,31 @@ class CosaveLists(Mapping[int, dict[int, int]]):
         neighbours = self.papers[self.indices[lo:hi]].tolist()
         return dict(zip(neighbours, self.counts[lo:hi].tolist(), strict=True))
 
+    def scores(self, history: Sequence[int]) -> dict[int, float]:
+        """For every paper co-saved with the history: the number of (reader, history
+        paper) pairs that saved it too (each history paper counted as often as given)."""
+        pos, hit = find(self.papers, list(history))
+        pos = pos[hit]
+        if not len(pos):
+            return {}
+        starts = self.indptr[pos]
+        lengths = self.indptr[pos + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return {}
+        # Every entry of the history's rows: each row's start, plus 0, 1, ... within it.
+        offsets = np.cumsum(lengths) - lengths
+        at = np.repeat(starts - offsets, lengths) + np.arange(total)
+        neighbours, counts = self.indices[at], self.counts[at]
+        if len(self.papers) <= 64 * total:  # a dense sum over the papers beats sorting
+            dense = np.bincount(neighbours, weights=counts, minlength=len(self.papers))
+            cols = np.flatnonzero(dense)
+            sums = dense[cols]
+        else:
+            cols, inverse = np.unique(neighbours, return_inverse=True)
+            sums = np.bincount(inverse, weights=counts)
+        return dict(zip(self.papers[cols].tolist(), sums.tolist(), strict=True))
+
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int | np.integer):
             return False

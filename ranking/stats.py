@@ -110,11 +110,7 @@ class CatalogueStats:
     def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
         """For every paper co-saved with the history: the number of (reader, history paper)
         pairs that saved it too; the item-kNN signal."""
-        scores: dict[int, float] = {}
-        for key in history:
-            for neighbour, together in self.models.cosaves.get(key, {}).items():
-                scores[neighbour] = scores.get(neighbour, 0.0) + together
-        return scores
+        return self.models.cosaves.scores(list(history))
 
     def related_scores(self, history: Iterable[int]) -> SparseScores:
         """RP3beta scores of every paper linked to the history (the sum of its rows)."""
