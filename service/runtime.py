@@ -80,9 +80,9 @@ class Runtime:
             collab_version=self.collab.version,
         )
 
-    def _set_stats(self, stamp: str, papers: CatalogueStats | None = None) -> None:
+    def _set_stats(self, stamp: str, counts: CatalogueStats | None = None) -> None:
         # The logged statistics version names both halves: stats-<time>/<collab version>.
-        counts = papers if papers is not None else self.stats
+        counts = counts if counts is not None else self.stats
         collab = self.collab.version
         version = stamp if collab == NO_COLLABORATIVE.version else f"{stamp}/{collab}"
         self.stats_stamp = stamp
