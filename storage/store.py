@@ -50,6 +50,15 @@ def sql(name: str) -> str:
     return (files("storage") / "sql" / f"{name}.sql").read_text()
 
 
+def _paper_stats(rows: Sequence[asyncpg.Record]) -> dict[int, PaperStats]:
+    return {
+        r["seq"]: PaperStats(
+            r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
+        )
+        for r in rows
+    }
+
+
 def _key(row: asyncpg.Record) -> KeyRecord:
     return KeyRecord(
         row["key_id"],
@@ -381,6 +390,31 @@ class Store:
         """Undo the newest activation; False if there was none to undo."""
         return await self.pool.fetchval(sql("rollback_model")) is not None
 
+    # --- collaborative-model artifacts (`paperfeed fit`) -----------------------------------
+
+    async def register_collab(
+        self, version: str, path: str, manifest: object, activate: bool = True
+    ) -> None:
+        """Register an artifact and, with `activate`, make it the one servers load."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                sql("register_collab"), version, path, msgspec.json.encode(manifest).decode()
+            )
+            if activate:
+                await conn.execute(sql("activate_collab"), version)
+
+    async def activate_collab(self, version: str) -> None:
+        await self.pool.execute(sql("activate_collab"), version)
+
+    async def active_collab(self) -> Activation | None:
+        """The active collaborative artifact (None: none is)."""
+        row = await self.pool.fetchrow(sql("active_collab"), timeout=5)
+        return None if row is None else Activation(row["id"], row["version"], row["path"])
+
+    async def paper_stats(self) -> dict[int, PaperStats]:
+        """Feedback and exposure per paper: the servers' periodic statistics."""
+        return _paper_stats(await self.pool.fetch(sql("paper_stats"), timeout=300))
+
     # --- API keys, reader-token secret, readers' data ------------------------------------
 
     async def create_key(
@@ -440,12 +474,7 @@ class Store:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
             saves = await conn.fetch(sql("saves"), timeout=300)
-        papers = {
-            r["seq"]: PaperStats(
-                r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
-            )
-            for r in rows
-        }
+        papers = _paper_stats(rows)
         readers = np.array([r["reader"] for r in saves], dtype=np.int64)
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
         return Feedback(papers, readers, saved)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import scipy.sparse as sp
 from litestar import Litestar
 
 from paperfeed.lab import serving
+from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.features import NAMES
 from service.app import create_app
@@ -33,6 +35,7 @@ from service.settings import Settings
 from storage.rows import EventRow, Impression, LabelledImpression, PaperRow
 from storage.store import Store
 from training.evaluate import EvalConfig
+from training.fit import fit_and_register
 from training.loaders import Catalogue, EmbeddingCache, Interactions
 from training.protocol import EvalContext
 
@@ -115,6 +118,20 @@ async def running_app(
 def runtime_of(client: AppClient) -> Runtime:
     runtime: Runtime = client.app.state.runtime
     return runtime
+
+
+async def fit_collab(client: AppClient) -> dict[str, Any]:
+    """Run the fit job (`paperfeed fit`: fit, write, register, activate) on the app's
+    database as another process would, then the admin refresh, which loads the new
+    artifact at once instead of within MODEL_POLL_SECONDS; its JSON."""
+    runtime = runtime_of(client)
+    params = replace(DEFAULT_PARAMS, threads=runtime.settings.threads)
+    async with side_store(runtime.database_url) as store:
+        assert await fit_and_register(store, runtime.settings.resolved_model_dir(), params)
+    response = await client.post("/v1/admin/stats/refresh")
+    assert response.status_code == 200, response.text
+    snapshot: dict[str, Any] = response.json()
+    return snapshot
 
 
 async def wait_indexed(client: AppClient, within: float = 60) -> dict[str, Any]:
