@@ -1,5 +1,5 @@
 """The `paperfeed` command line: serve, migrate, ingest, embed, keys (`operate`); simulate,
-train, models, eval (`research`); digest (`deliver`).
+fit, train, models, eval (`research`); digest (`deliver`).
 
 The composition root: the one place that wires `service`, `storage`, `training` and
 `ranking` together. Heavy imports stay inside the commands so that `--help` is quick.
@@ -36,6 +36,7 @@ for command in (
     operate.embed,
     operate.keys,
     research.simulate,
+    research.fit,
     research.train,
     research.models,
     research.eval_group,

@@ -7,7 +7,8 @@ folder, the real app on a free local port, a catalogue, and simulated readers wh
 
 Everything the notebooks analyse went through the same code as production: feeds are
 served and logged by the app over HTTP, events posted through the API, models trained with
-`training.train` and registered in the same registry. The folder and the database are
+`training.train` (and collaborative models fitted with `training.fit`, `lab.fit()`) and
+registered in the same registry. The folder and the database are
 deleted when the block ends.
 """
 
@@ -19,13 +20,14 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import uvicorn
+from litestar import Litestar
 
-from ranking.embedder import Embedder
+from ranking.collab import DEFAULT_PARAMS
 from service.app import create_app
 from service.auth import create_key
 from service.records import catalogue_rows
@@ -33,6 +35,7 @@ from service.settings import Settings, load_settings
 from service.worker import load_embedder
 from storage.database import embedded_url
 from storage.store import Store
+from training.fit import fit_and_register
 from training.simulate import SimStats, World, make_readers, simulate
 
 
@@ -54,6 +57,18 @@ class Lab:
         from the app and click and save as their hidden tastes say."""
         people = make_readers(self.world, readers, seed, prefix=prefix)
         return await simulate(self.client, self.world, people, sessions, seed=seed)
+
+    async def fit(self) -> str:
+        """Fit the collaborative models on the saves so far, as `paperfeed fit` does, and
+        have the app load them now (the app never fits them itself); their version, or
+        "none" before anyone saved anything."""
+        result = await fit_and_register(
+            self.store,
+            self.model_dir,
+            replace(DEFAULT_PARAMS, threads=self.settings.threads, ann=self.settings.ann()),
+        )
+        (await self.client.post("/v1/admin/stats/refresh")).raise_for_status()
+        return result.version if result else "none"
 
     async def wait_for_model(self, version: str, within: float = 30.0) -> None:
         """Wait until the app ranks feeds with `version` (after an activation)."""
@@ -86,7 +101,7 @@ async def sandbox(
         embedder = load_embedder(settings)
         rows = catalogue_rows(catalogue)
         world = World.from_papers(rows, embedder, topics=topics, seed=seed)
-        async with _serving(settings, embedder) as base_url:
+        async with serving(create_app(settings, embedder=embedder)) as base_url:
             assert settings.database_url is not None
             store = await Store.connect(settings.database_url, max_size=2)
             try:
@@ -103,10 +118,10 @@ async def sandbox(
 
 
 @asynccontextmanager
-async def _serving(settings: Settings, embedder: Embedder) -> AsyncIterator[str]:
-    """The app under uvicorn on a free port, in a thread with its own event loop (the
-    caller's loop, a notebook's for one, stays free); its base URL."""
-    app = create_app(settings, embedder=embedder)
+async def serving(app: Litestar) -> AsyncIterator[str]:
+    """`app` under uvicorn on a free port, in a thread with its own event loop (the
+    caller's loop, a notebook's or a test's, stays free, and concurrent requests really
+    are concurrent); its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )

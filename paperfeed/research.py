@@ -1,4 +1,5 @@
-"""Commands for researchers: simulate readers, train and manage rankers, evaluate offline."""
+"""Commands for researchers: simulate readers, fit the collaborative models, train and
+manage rankers, evaluate offline."""
 
 from __future__ import annotations
 
@@ -96,6 +97,44 @@ def simulate(
 
 @click.command()
 @click.option(
+    "--activate/--no-activate",
+    default=True,
+    show_default=True,
+    help="Make the new artifact the one every server loads (within MODEL_POLL_SECONDS).",
+)
+def fit(activate: bool) -> None:
+    """Fit the collaborative models (co-save lists, RP3beta, EASE, ALS) on the current
+    saves and write them as a versioned artifact under the model directory
+    (<model dir>/collab/<version>/), registered and, unless --no-activate, active.
+
+    Servers never fit: they memory-map the active artifact and swap to a new one within
+    PAPERFEED_MODEL_POLL_SECONDS. `paperfeed train` runs this first.
+    """
+    settings = command_settings()
+    lines = asyncio.run(with_store(settings, lambda store: fit_job(store, settings, activate)))
+    click.echo("\n".join(lines))
+
+
+async def fit_job(store: Store, settings: Settings, activate: bool = True) -> list[str]:
+    """The fit with the server's parameters and threads, progress on the terminal; its
+    summary."""
+    from dataclasses import replace
+
+    from ranking.collab import DEFAULT_PARAMS
+    from training.fit import fit_and_register
+
+    # The factors' search is an HNSW graph above PAPERFEED_ANN_MIN_PAPERS, built here once.
+    params = replace(DEFAULT_PARAMS, threads=settings.threads, ann=settings.ann())
+    result = await fit_and_register(
+        store, settings.resolved_model_dir(), params, activate=activate, report=click.echo
+    )
+    if result is None:
+        return ["no saves yet: nothing to fit (servers serve content and popularity)"]
+    return result.summary()
+
+
+@click.command()
+@click.option(
     "--promote", is_flag=True, help="Activate the model if it passes the gate (rule above)."
 )
 @click.option("--force", is_flag=True, help="With --promote: activate even if it does not.")
@@ -140,7 +179,14 @@ def simulate(
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
-    help="With --dask-scheduler: time ranges of about equal numbers of feeds, one Dask task each.",
+    help="With --dask-scheduler: parts of the readers (by hash), one Dask task each.",
+)
+@click.option(
+    "--fit/--no-fit",
+    "run_fit",
+    default=True,
+    show_default=True,
+    help="First fit and activate the collaborative models, as `paperfeed fit` does.",
 )
 def train(
     promote: bool,
@@ -153,8 +199,10 @@ def train(
     until: datetime | None,
     dask_scheduler: str | None,
     partitions: int,
+    run_fit: bool,
 ) -> None:
-    """Train a LightGBM ranker on logged feeds and their feedback, compare it with the
+    """Fit the collaborative models (`paperfeed fit`, unless --no-fit), then train a
+    LightGBM ranker on logged feeds and their feedback, compare it with the
     active ranker and the heuristic on the latest feeds, and register it.
 
     Labelled feeds are split in time order: the earliest train the model, the next
@@ -181,6 +229,7 @@ def train(
     )
 
     async def job(store: Store, trainer: Trainer) -> list[str]:
+        fitted = [*(await fit_job(store, settings)), ""] if run_fit else []
         result = await train_and_register(
             store,
             settings.resolved_model_dir(),
@@ -192,7 +241,7 @@ def train(
             margin=margin,
             trainer=trainer,
         )
-        return result.summary()
+        return fitted + result.summary()
 
     try:
         if dask_scheduler is None:

@@ -4,6 +4,8 @@ A folder `<root>/<version>/` holds `model.txt` (LightGBM's text format), `manife
 (feature names and their hash, parameters, metrics, data window, library versions, the
 model's sha256) and any report files. It is written under a temporary name and renamed
 into place, so a reader never sees half an artifact and nothing is ever overwritten.
+The collaborative models' artifacts (`paperfeed fit`) live in `<root>/collab/<version>/`
+(below).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import faiss
+import numpy as np
+import scipy.sparse as sp
+
+from ranking.collab import Collaborative, CosaveLists, Factors, NeighbourTable
 from ranking.errors import ArtifactError
 from ranking.features import NAMES, names_hash
 
@@ -107,3 +114,197 @@ def read_report(path: Path) -> tuple[dict[str, Any], str | None, dict[str, bytes
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"cannot read the report of model artifact {path}: {exc}") from exc
     return (manifest if isinstance(manifest, dict) else {}), text, plots
+
+
+# --- collaborative models ----------------------------------------------------------------
+#
+# `<model dir>/collab/<version>/`: one `.npy` file per array and `manifest.json`. Servers
+# open the arrays with `np.load(..., mmap_mode="r")` and use them in place (scipy and FAISS
+# are given arrays of the dtypes they keep, so neither copies): every process on a machine
+# shares the same pages of the page cache instead of holding its own copy.
+
+COLLAB_DIR = "collab"
+FACTORS_INDEX = "factors.faiss"
+
+
+def collab_root(model_dir: Path) -> Path:
+    return model_dir / COLLAB_DIR
+
+
+def _csr_arrays(prefix: str, table: NeighbourTable) -> dict[str, np.ndarray]:
+    # scipy keeps the index dtype it chose when the table was built: saved as is, the
+    # loader's csr_matrix keeps the memory-mapped arrays instead of converting them.
+    w = sp.csr_matrix(table.weights)
+    return {f"{prefix}.indptr": w.indptr, f"{prefix}.indices": w.indices, f"{prefix}.data": w.data}
+
+
+def collab_arrays(models: Collaborative) -> dict[str, np.ndarray]:
+    """The arrays of a fit, by file stem (`keys`: the papers every table is over)."""
+    keys = models.related.keys
+    arrays = {
+        "keys": np.ascontiguousarray(keys, dtype=np.int64),
+        "cosaves.indptr": models.cosaves.indptr,
+        "cosaves.indices": models.cosaves.indices,
+        "cosaves.data": models.cosaves.counts,
+        **_csr_arrays("related", models.related),
+        **_csr_arrays("ease", models.ease),
+    }
+    if models.factors is not None:
+        arrays["factors.items"] = models.factors.items
+        arrays["factors.gram"] = models.factors.gram
+    return arrays
+
+
+def _write_npy(path: Path, array: np.ndarray) -> str:
+    """Write `array` as `.npy` and fsync it; its sha256."""
+    with path.open("wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    return _file_sha256(path)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_collab(
+    model_dir: Path, version: str, models: Collaborative, manifest: Mapping[str, Any]
+) -> Path:
+    """Write a collaborative fit as `<model_dir>/collab/<version>/` (atomically, never over
+    an existing version); its manifest gets each file's shape, dtype and sha256."""
+    root = collab_root(model_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / version
+    if final.exists():
+        raise ArtifactError(f"artifact {final} already exists; versions are immutable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
+    try:
+        files: dict[str, dict[str, Any]] = {}
+        for stem, array in collab_arrays(models).items():
+            name = f"{stem}.npy"
+            files[name] = {
+                "shape": list(array.shape),
+                "dtype": array.dtype.str,
+                "sha256": _write_npy(tmp / name, array),
+            }
+        factors = models.factors
+        if factors is not None:
+            faiss.write_index(factors.search, str(tmp / FACTORS_INDEX))
+            files[FACTORS_INDEX] = {"sha256": _file_sha256(tmp / FACTORS_INDEX)}
+        full = {
+            **manifest,
+            "kind": "collab",
+            "version": version,
+            "papers": len(models.related.keys),
+            "files": files,
+            "factors": None
+            if factors is None
+            else {"regularization": factors.regularization, "alpha": factors.alpha},
+        }
+        with (tmp / MANIFEST_FILE).open("w") as f:
+            f.write(json.dumps(full, indent=2, sort_keys=True))
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.chmod(0o755)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def read_collab_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read collaborative artifact {path}: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("kind") != "collab":
+        raise ArtifactError(f"{path / MANIFEST_FILE} is not a collaborative-model manifest")
+    return manifest
+
+
+def verify_collab(path: Path) -> dict[str, Any]:
+    """The manifest of an artifact whose files all match their sha256 (reads every byte:
+    the fit job checks what it wrote; servers check shapes and dtypes only)."""
+    manifest = read_collab_manifest(path)
+    for name, entry in manifest["files"].items():
+        try:
+            actual = _file_sha256(path / name)
+        except OSError as exc:
+            raise ArtifactError(f"cannot read {path / name}: {exc}") from exc
+        if actual != entry["sha256"]:
+            raise ArtifactError(f"{path / name} does not match its manifest's checksum")
+    return manifest
+
+
+def _mapped(path: Path, name: str, entry: Mapping[str, Any]) -> np.ndarray:
+    try:
+        array: np.ndarray = np.load(path / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot map {path / name}: {exc}") from exc
+    if list(array.shape) != entry["shape"] or array.dtype.str != entry["dtype"]:
+        raise ArtifactError(
+            f"{path / name} is {array.dtype.str}{list(array.shape)}, its manifest says "
+            f"{entry['dtype']}{entry['shape']}"
+        )
+    return array
+
+
+def _table(keys: np.ndarray, arrays: Mapping[str, np.ndarray], prefix: str) -> NeighbourTable:
+    indptr, indices, data = (arrays[f"{prefix}.{part}"] for part in ("indptr", "indices", "data"))
+    weights = sp.csr_matrix((data, indices, indptr), shape=(len(keys), len(keys)), copy=False)
+    if not all(
+        np.shares_memory(a, b)
+        for a, b in ((weights.data, data), (weights.indices, indices), (weights.indptr, indptr))
+        if len(b)
+    ):
+        raise ArtifactError(f"scipy copied the {prefix} table instead of mapping it")
+    return NeighbourTable(keys, weights)
+
+
+def load_collab(path: Path) -> Collaborative:
+    """The collaborative models of the artifact at `path`, over memory-mapped arrays (read
+    only); ArtifactError if it is not readable or not what its manifest says."""
+    manifest = read_collab_manifest(path)
+    files = manifest["files"]
+    arrays = {
+        name.removesuffix(".npy"): _mapped(path, name, entry)
+        for name, entry in files.items()
+        if name.endswith(".npy")
+    }
+    try:
+        keys = arrays["keys"]
+        cosaves = CosaveLists(
+            keys, arrays["cosaves.indptr"], arrays["cosaves.indices"], arrays["cosaves.data"]
+        )
+        factors = None
+        if manifest["factors"] is not None:
+            # FAISS maps the flat index's vectors too (IO_FLAG_MMAP_IFC) instead of reading them.
+            search = faiss.read_index(str(path / FACTORS_INDEX), faiss.IO_FLAG_MMAP_IFC)
+            # Flat, or an HNSW graph above PAPERFEED_ANN_MIN_PAPERS (ranking.index.matrix_index).
+            exact = isinstance(search, faiss.IndexFlatIP)
+            graph = isinstance(search, faiss.IndexHNSWFlat)
+            if not (exact or graph) or search.metric_type != faiss.METRIC_INNER_PRODUCT:
+                raise ArtifactError(f"{path / FACTORS_INDEX} is not an inner-product index")
+            factors = Factors(
+                keys,
+                arrays["factors.items"],
+                arrays["factors.gram"],
+                float(manifest["factors"]["regularization"]),
+                float(manifest["factors"]["alpha"]),
+                search,
+            )
+        return Collaborative(
+            cosaves=cosaves,
+            related=_table(keys, arrays, "related"),
+            factors=factors,
+            ease=_table(keys, arrays, "ease"),
+            version=str(manifest["version"]),
+        )
+    except (KeyError, RuntimeError) as exc:  # RuntimeError: FAISS could not read its file
+        raise ArtifactError(f"collaborative artifact {path} is incomplete: {exc}") from exc

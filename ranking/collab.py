@@ -3,15 +3,18 @@ sparse top-k RP3beta and EASE item-item tables and ALS item factors with a fold-
 vector.
 
 All of them are fitted on (reader, paper) save pairs only; papers nobody saved are simply
-absent (content similarity is what finds those). The service fits them from its database
-(co-save lists at every statistics refresh, the rest less often), the offline evaluation
-from its training matrix: the same code.
+absent (content similarity is what finds those). The fit job (`paperfeed fit`,
+training/fit.py) fits them from the database and writes an artifact that servers
+memory-map (ranking/artifacts.py); the offline evaluation fits them from its training
+matrix: the same code. Every table is CSR-shaped arrays, so that a loaded artifact is used
+in place, without a copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
@@ -71,6 +74,12 @@ def row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / sums) @ matrix, dtype=np.float32)
 
 
+# Item×item products are computed this many rows at a time and cut to their top k at
+# once, so a fit never holds the whole co-occurrence matrix (its nonzeros grow with the
+# square of the readers' library sizes): at most this many full rows of it.
+BLOCK_ROWS = 2048
+
+
 def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_matrix:
     """RP3beta (Paudel et al. 2017) item×item weights from a binary users×items matrix:
     the three-step walk item→user→item with transition probabilities raised to `alpha`,
@@ -81,11 +90,17 @@ def rp3beta(saves: sp.csr_matrix, alpha: float, beta: float, k: int) -> sp.csr_m
     popularity = np.asarray(saves.sum(axis=0)).ravel()
     penalty = np.zeros_like(popularity, dtype=np.float32)
     penalty[popularity > 0] = popularity[popularity > 0] ** -beta
-    walk = sp.csr_matrix(item_user @ user_item, dtype=np.float32)
-    walk = sp.csr_matrix(walk @ sp.diags(penalty.astype(np.float32)))
-    walk.setdiag(0)
-    walk.eliminate_zeros()
-    return keep_top_k(walk, k)
+    divide = sp.diags(penalty.astype(np.float32))
+    blocks = []
+    for start in range(0, item_user.shape[0], BLOCK_ROWS):
+        walk = sp.csr_matrix(item_user[start : start + BLOCK_ROWS] @ user_item, dtype=np.float32)
+        walk = sp.csr_matrix(walk @ divide)
+        walk.setdiag(0, k=start)  # no self-loops: row i is item start + i
+        walk.eliminate_zeros()
+        blocks.append(keep_top_k(walk, k))
+    if not blocks:
+        return sp.csr_matrix(saves.shape[1:] * 2, dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
 def ease(saves: sp.csr_matrix, l2: float, threads: int = 1) -> np.ndarray:
@@ -297,15 +312,86 @@ class Factors:
         return out
 
 
+class CosaveLists(Mapping[int, dict[int, int]]):
+    """Each paper's co-saved papers and how many readers saved both, strongest first (ties:
+    smaller key first): the CSR arrays of a papers×papers table (`papers`: their keys,
+    ascending), read as a mapping of paper -> {paper: readers} over the papers that have
+    co-saves."""
+
+    def __init__(
+        self,
+        keys: np.ndarray | None = None,
+        indptr: np.ndarray | None = None,
+        indices: np.ndarray | None = None,
+        counts: np.ndarray | None = None,
+    ) -> None:
+        self.papers = np.zeros(0, dtype=np.int64) if keys is None else keys
+        self.indptr = np.zeros(len(self.papers) + 1, dtype=np.int64) if indptr is None else indptr
+        self.indices = np.zeros(0, dtype=np.int32) if indices is None else indices
+        self.counts = np.zeros(0, dtype=np.int32) if counts is None else counts
+        self._rows = int(np.count_nonzero(np.diff(self.indptr)))
+
+    def _span(self, key: int) -> tuple[int, int]:
+        pos, hit = find(self.papers, [key])
+        if not hit[0]:
+            return 0, 0
+        return int(self.indptr[pos[0]]), int(self.indptr[pos[0] + 1])
+
+    def __getitem__(self, key: int) -> dict[int, int]:
+        lo, hi = self._span(key)
+        if lo == hi:
+            raise KeyError(key)
+        neighbours = self.papers[self.indices[lo:hi]].tolist()
+        return dict(zip(neighbours, self.counts[lo:hi].tolist(), strict=True))
+
+    def scores(self, history: Sequence[int]) -> dict[int, float]:
+        """For every paper co-saved with the history: the number of (reader, history
+        paper) pairs that saved it too (each history paper counted as often as given)."""
+        pos, hit = find(self.papers, list(history))
+        pos = pos[hit]
+        if not len(pos):
+            return {}
+        starts = self.indptr[pos]
+        lengths = self.indptr[pos + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return {}
+        # Every entry of the history's rows: each row's start, plus 0, 1, ... within it.
+        offsets = np.cumsum(lengths) - lengths
+        at = np.repeat(starts - offsets, lengths) + np.arange(total)
+        neighbours, counts = self.indices[at], self.counts[at]
+        if len(self.papers) <= 64 * total:  # a dense sum over the papers beats sorting
+            dense = np.bincount(neighbours, weights=counts, minlength=len(self.papers))
+            cols = np.flatnonzero(dense)
+            sums = dense[cols]
+        else:
+            cols, inverse = np.unique(neighbours, return_inverse=True)
+            sums = np.bincount(inverse, weights=counts)
+        return dict(zip(self.papers[cols].tolist(), sums.tolist(), strict=True))
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, int | np.integer):
+            return False
+        lo, hi = self._span(int(key))
+        return hi > lo
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.papers[np.diff(self.indptr) > 0].tolist())
+
+    def __len__(self) -> int:
+        return self._rows
+
+
 @dataclass(frozen=True)
 class Collaborative:
-    """Everything collaborative a feed needs: one fit, shared by statistics snapshots that
-    keep it (`fit(..., keep=)` renews only the co-save lists)."""
+    """Everything collaborative a feed needs, from one fit; `version` names its artifact
+    ("none": no collaborative model)."""
 
-    cosaves: dict[int, dict[int, int]] = field(default_factory=dict)
+    cosaves: CosaveLists = field(default_factory=CosaveLists)
     related: NeighbourTable = field(default_factory=NeighbourTable)
     factors: Factors | None = None
     ease: NeighbourTable = field(default_factory=NeighbourTable)
+    version: str = "none"
 
 
 NO_COLLABORATIVE = Collaborative()
@@ -325,23 +411,31 @@ def save_matrix(readers: np.ndarray, papers: np.ndarray) -> tuple[np.ndarray, sp
     return keys, matrix
 
 
-def cosave_lists(keys: np.ndarray, saves: sp.csr_matrix, k: int) -> dict[int, dict[int, int]]:
+def cosave_lists(keys: np.ndarray, saves: sp.csr_matrix, k: int) -> CosaveLists:
     """For each paper, its `k` papers most often saved by the same readers, with the number
     of such readers; strongest first, ties by smaller key."""
-    co = sp.coo_matrix(saves.T @ saves)
-    off = co.row != co.col
-    rows, cols, together = co.row[off], co.col[off], co.data[off].astype(np.int64)
-    order = np.lexsort((keys[cols], -together, rows))
-    rows, cols, together = rows[order], cols[order], together[order]
-    starts = np.searchsorted(rows, np.arange(len(keys)))
-    rank = np.arange(len(rows)) - starts[rows]
-    keep = rank < k
-    out: dict[int, dict[int, int]] = {}
-    for r, c, t in zip(
-        keys[rows[keep]].tolist(), keys[cols[keep]].tolist(), together[keep].tolist(), strict=True
-    ):
-        out.setdefault(r, {})[c] = t
-    return out
+    items = sp.csr_matrix(saves.T)
+    counts, indices, together_all = [], [], []
+    for start in range(0, len(keys), BLOCK_ROWS):
+        co = sp.coo_matrix(items[start : start + BLOCK_ROWS] @ saves)
+        off = co.row + start != co.col
+        rows, cols, together = co.row[off], co.col[off], co.data[off].astype(np.int64)
+        order = np.lexsort((keys[cols], -together, rows))
+        rows, cols, together = rows[order], cols[order], together[order]
+        starts = np.searchsorted(rows, np.arange(co.shape[0]))
+        keep = np.arange(len(rows)) - starts[rows] < k
+        counts.append(np.bincount(rows[keep], minlength=co.shape[0]))
+        indices.append(cols[keep].astype(np.int32))
+        together_all.append(together[keep].astype(np.int32))
+    indptr = np.zeros(len(keys) + 1, dtype=np.int64)
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    return CosaveLists(
+        keys,
+        indptr,
+        np.concatenate(indices) if indices else None,
+        np.concatenate(together_all) if together_all else None,
+    )
 
 
 def als(
@@ -393,30 +487,40 @@ def fit(
     readers: np.ndarray,
     papers: np.ndarray,
     params: CollabParams = DEFAULT_PARAMS,
-    keep: Collaborative | None = None,
+    on_step: Callable[[str, float], None] | None = None,
 ) -> Collaborative:
     """Co-save lists, the RP3beta and EASE tables and ALS factors from current (reader,
-    paper) saves. Given `keep` (an earlier fit), only the co-save lists are recomputed
-    and its tables and factors are kept: they are the slow part (`bench/feed_pipeline.py`)."""
+    paper) saves. `on_step(model, seconds)` is called as each one is done (progress)."""
     if not len(papers):
         return NO_COLLABORATIVE
+    clock = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal clock
+        if on_step is not None:
+            on_step(step, time.perf_counter() - clock)
+        clock = time.perf_counter()
+
     keys, saves = save_matrix(readers, papers)
-    if keep is not None:
-        return replace(keep, cosaves=cosave_lists(keys, saves, params.cosave_neighbours))
+    done("saves")
+    cosaves = cosave_lists(keys, saves, params.cosave_neighbours)
+    done("cosaves")
     related = rp3beta(saves, params.rp3_alpha, params.rp3_beta, params.rp3_neighbours)
+    done("rp3beta")
+    factors = fit_factors(keys, saves, params)
+    done("als")
+    ease = ease_table(
+        saves,
+        params.ease_l2,
+        params.ease_neighbours,
+        params.ease_items,
+        params.threads,
+        params.ease_positive_only,
+    )
+    done("ease")
     return Collaborative(
-        cosaves=cosave_lists(keys, saves, params.cosave_neighbours),
+        cosaves=cosaves,
         related=NeighbourTable(keys, sp.csr_matrix(related, dtype=np.float32)),
-        factors=fit_factors(keys, saves, params),
-        ease=NeighbourTable(
-            keys,
-            ease_table(
-                saves,
-                params.ease_l2,
-                params.ease_neighbours,
-                params.ease_items,
-                params.threads,
-                params.ease_positive_only,
-            ),
-        ),
+        factors=factors,
+        ease=NeighbourTable(keys, ease),
     )

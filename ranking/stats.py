@@ -1,6 +1,7 @@
-"""Catalogue-wide statistics that features need, materialised periodically so that a feed
-request needs no heavy query: feedback and exposure counts per paper, co-save lists, the
-RP3beta and EASE neighbour tables and ALS factors (`ranking.collab`)."""
+"""Catalogue-wide statistics that features need, so that a feed request needs no heavy
+query: feedback and exposure counts per paper (refreshed periodically by each server), and
+the co-save lists, RP3beta and EASE neighbour tables and ALS factors (`ranking.collab`,
+fitted offline and loaded from an artifact)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def popularity(saves: int, clicks: int) -> float:
 class CatalogueStats:
     version: str
     papers: Mapping[int, PaperStats] = field(default_factory=dict)
-    # Co-save lists, RP3beta and EASE tables, ALS factors (see from_saves).
+    # Co-save lists, RP3beta and EASE tables, ALS factors: a loaded artifact, or fitted
+    # in process by the offline evaluation (`from_saves`).
     models: Collaborative = NO_COLLABORATIVE
 
     # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
@@ -59,13 +61,11 @@ class CatalogueStats:
         readers: np.ndarray,
         saved: np.ndarray,
         params: collab.CollabParams = collab.DEFAULT_PARAMS,
-        keep: Collaborative | None = None,
     ) -> CatalogueStats:
-        """A snapshot whose collaborative models are fitted on the current saves, one
-        (reader, paper) pair per position of `readers` and `saved` (reader ids as integers).
-        With `keep` (an earlier snapshot's `models`), its RP3beta and EASE tables and ALS
-        factors are reused and only the counts and co-save lists are new."""
-        return cls.build(version, papers, collab.fit(readers, saved, params, keep))
+        """A snapshot whose collaborative models are fitted on the given saves, one
+        (reader, paper) pair per position of `readers` and `saved` (reader ids as integers):
+        the offline evaluation's way. Servers never fit; they load the fit job's artifact."""
+        return cls.build(version, papers, collab.fit(readers, saved, params))
 
     @classmethod
     def build(
@@ -110,11 +110,7 @@ class CatalogueStats:
     def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
         """For every paper co-saved with the history: the number of (reader, history paper)
         pairs that saved it too; the item-kNN signal."""
-        scores: dict[int, float] = {}
-        for key in history:
-            for neighbour, together in self.models.cosaves.get(key, {}).items():
-                scores[neighbour] = scores.get(neighbour, 0.0) + together
-        return scores
+        return self.models.cosaves.scores(list(history))
 
     def related_scores(self, history: Iterable[int]) -> SparseScores:
         """RP3beta scores of every paper linked to the history (the sum of its rows)."""

@@ -63,14 +63,15 @@ STATS = Gauge(
 )
 STATS_REFRESH = Histogram(
     f"{PREFIX}_stats_refresh_seconds",
-    "Time to recompute the catalogue statistics, refits included.",
+    "Time to recompute the catalogue statistics (live counts; servers never fit models).",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
-COLLAB_FIT = Histogram(
-    f"{PREFIX}_collab_fit_seconds",
-    "Time of the statistics refreshes that refitted the collaborative models "
-    "(RP3beta, EASE, ALS); the fit is most of it.",
-    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200),
+COLLAB = Gauge(
+    f"{PREFIX}_collab_model_active",
+    "1 for the collaborative-model artifact (`paperfeed fit`) this process serves; "
+    'version "none" when no artifact is active.',
+    ["version"],
+    multiprocess_mode="liveall",
 )
 POOL = Gauge(
     f"{PREFIX}_db_pool_connections",
@@ -82,7 +83,7 @@ POOL = Gauge(
 for _outcome in ("accepted", "duplicate", "rejected"):
     EVENTS.labels(_outcome)  # a series from the start, so that rate() sees the first events
 
-_models_shown: set[str] = set()
+_shown: dict[str, set[str]] = {"model": set(), "collab": set()}
 
 
 class RequestMetrics(PrometheusMiddleware):
@@ -105,18 +106,30 @@ def request_metrics() -> Any:
     return config.middleware
 
 
-def observe_process(
-    model_version: str, stats_version: str, indexed: int, pool: Any | None = None
-) -> None:
-    """Set the gauges that describe this process: its ranker, statistics, index and pool
-    (an asyncpg pool). Called at each scrape and after each statistics refresh."""
-    MODEL.labels(model_version).set(1)
-    for old in _models_shown - {model_version}:
+def _one_version(gauge: Gauge, shown: set[str], version: str) -> None:
+    """Set the series of `version` to 1 and remove the others this process set."""
+    gauge.labels(version).set(1)
+    for old in shown - {version}:
         # Zero first: with PROMETHEUS_MULTIPROC_DIR the removed series' file keeps its value.
-        MODEL.labels(old).set(0)
-        MODEL.remove(old)
-    _models_shown.intersection_update({model_version})
-    _models_shown.add(model_version)
+        gauge.labels(old).set(0)
+        gauge.remove(old)
+    shown.intersection_update({version})
+    shown.add(version)
+
+
+def observe_process(
+    model_version: str,
+    stats_version: str,
+    indexed: int,
+    pool: Any | None = None,
+    *,
+    collab_version: str = "none",
+) -> None:
+    """Set the gauges that describe this process: its ranker, statistics, collaborative
+    models, index and pool (an asyncpg pool). Called at each scrape and after each
+    statistics refresh or model swap."""
+    _one_version(MODEL, _shown["model"], model_version)
+    _one_version(COLLAB, _shown["collab"], collab_version)
     INDEXED.set(indexed)
     stamp = stats_timestamp(stats_version)
     if stamp is not None:
@@ -128,9 +141,11 @@ def observe_process(
 
 
 def stats_timestamp(version: str) -> float | None:
-    """The time in a statistics version (`stats-%Y%m%dT%H%M%S.%f`, UTC) as a Unix time."""
+    """The time in a statistics version (`stats-%Y%m%dT%H%M%S.%f`, UTC, then
+    `/<collab version>` when one is loaded) as a Unix time."""
+    stamp = version.split("/", 1)[0].removeprefix("stats-")
     try:
-        when = datetime.strptime(version.removeprefix("stats-"), "%Y%m%dT%H%M%S.%f")
+        when = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f")
     except ValueError:  # the empty snapshot before the first refresh
         return None
     return when.replace(tzinfo=UTC).timestamp()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import secrets
 import time
 from dataclasses import dataclass, field, replace
@@ -15,7 +14,7 @@ import faiss
 from litestar.di import NamedDependency
 
 from ranking.ann import DEFAULT_ANN, AnnParams
-from ranking.collab import DEFAULT_PARAMS
+from ranking.collab import NO_COLLABORATIVE, Collaborative
 from ranking.embedder import Embedder
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
@@ -27,7 +26,7 @@ from service.worker import EmbeddingWorker, IndexFollower, load_embedder
 from storage.claim import EmbeddingClaim
 from storage.database import database_url, migrate
 from storage.feeds import Resting
-from storage.registry import ModelWatcher
+from storage.registry import CollabWatcher, ModelWatcher
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,9 +48,13 @@ class Runtime:
     watcher: ModelWatcher | None = None
     # Keeps `index` in step with vectors stored and papers withdrawn by other processes.
     follower: IndexFollower | None = None
-    # Replaced whole by `refresh_stats`.
+    # Replaced whole by `refresh_stats` (counts) and `swap_collab` (models); a request
+    # reads it once (see service.feed), so one feed never mixes versions.
     stats: CatalogueStats = EMPTY_STATS
-    models_fitted_at: float = -math.inf  # time.monotonic() of the last collaborative fit
+    stats_stamp: str = EMPTY_STATS.version  # the counts' version: stats-<time>
+    # The memory-mapped artifact of `paperfeed fit`, swapped by `collab_watcher`.
+    collab: Collaborative = NO_COLLABORATIVE
+    collab_watcher: CollabWatcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
     draining: bool = False
@@ -68,37 +71,40 @@ class Runtime:
         self.observe()
 
     def observe(self) -> None:
-        """Set this process's gauges: ranker, statistics, index and pool (service.metrics)."""
+        """Set this process's gauges: ranker, statistics, collaborative models, index and
+        pool (service.metrics)."""
         metrics.observe_process(
-            self.ranker.version, self.stats.version, len(self.index), self.store.pool
+            self.ranker.version,
+            self.stats.version,
+            len(self.index),
+            self.store.pool,
+            collab_version=self.collab.version,
         )
 
-    async def refresh_stats(self, refit: bool = False) -> CatalogueStats:
-        """Recompute the catalogue statistics snapshot and swap it in; refit the
-        collaborative models too when asked or when they are `collab_refresh_seconds` old."""
-        version = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
+    def _set_stats(self, stamp: str, counts: CatalogueStats | None = None) -> None:
+        # The logged statistics version names both halves: stats-<time>/<collab version>.
+        counts = counts if counts is not None else self.stats
+        collab = self.collab.version
+        version = stamp if collab == NO_COLLABORATIVE.version else f"{stamp}/{collab}"
+        self.stats_stamp = stamp
+        self.stats = replace(counts, version=version, models=self.collab)
+
+    def swap_collab(self, models: Collaborative) -> None:
+        """Serve newly activated collaborative models (CollabWatcher): one assignment, so
+        a request sees the old snapshot or the new one, never a mix."""
+        self.collab = models
+        self._set_stats(self.stats_stamp)
+        self.observe()
+
+    async def refresh_stats(self) -> CatalogueStats:
+        """Recompute the live counts (clicks, saves, impressions, popularity) and swap in a
+        new snapshot over the current collaborative models; nothing is fitted here."""
+        stamp = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
         started = time.monotonic()
-        age = started - self.models_fitted_at
-        refit = refit or age >= self.settings.collab_refresh_seconds
-        keep = None if refit else self.stats.models
-        params = replace(DEFAULT_PARAMS, threads=self.settings.threads, ann=self.settings.ann())
-        feedback = await self.store.feedback()
-        # Fitting is CPU work (seconds on a large catalogue): off the event loop.
-        self.stats = await asyncio.to_thread(
-            CatalogueStats.from_saves,
-            version,
-            feedback.papers,
-            feedback.readers,
-            feedback.saved,
-            params,
-            keep,
-        )
-        took = time.monotonic() - started
-        metrics.STATS_REFRESH.observe(took)
-        if refit:
-            self.models_fitted_at = started
-            metrics.COLLAB_FIT.observe(took)
-            log.info("collaborative models refitted in %.1f s", took)
+        papers = await self.store.paper_stats()
+        counts = await asyncio.to_thread(CatalogueStats.build, stamp, papers)
+        self._set_stats(stamp, counts)
+        metrics.STATS_REFRESH.observe(time.monotonic() - started)
         self.observe()
         return self.stats
 
@@ -168,6 +174,8 @@ async def start(
     runtime.token_secret = await store.server_secret(TOKEN_SECRET_NAME, secrets.token_bytes(32))
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)
     await runtime.watcher.check()
+    runtime.collab_watcher = CollabWatcher(store, runtime.swap_collab, settings.model_poll_seconds)
+    await runtime.collab_watcher.check()
     await runtime.refresh_stats()
     runtime.follower = follower
     if not background:
@@ -175,6 +183,7 @@ async def start(
     runtime.tasks.append(asyncio.create_task(worker.run(), name="embedding-worker"))
     runtime.tasks.append(asyncio.create_task(follower.run(), name="index-follower"))
     runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
+    runtime.tasks.append(asyncio.create_task(runtime.collab_watcher.run(), name="collab-watcher"))
     runtime.tasks.append(asyncio.create_task(runtime.refresh_stats_forever(), name="stats"))
     return runtime
 

@@ -56,11 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # A paper shown this many times to a reader within `impression_window_days` is hidden.
     max_impressions_per_paper: int = 5
     impression_window_days: int = 7
-    # Seconds between recomputations of the catalogue statistics (popularity, co-saves).
+    # Seconds between recomputations of the live catalogue statistics (clicks, saves,
+    # impressions, popularity). The collaborative models are fitted by `paperfeed fit`.
     stats_refresh_seconds: float = 30.0
-    # Seconds between refits of the collaborative models (RP3beta, ALS, EASE), at the first
-    # statistics refresh after that long: heavier, and their signal changes slowly.
-    collab_refresh_seconds: float = 600.0
     # Papers in one ranked feed, across all its pages (cursors); the first page keeps the
     # rest for the later ones.
     feed_depth: int = 100
@@ -75,7 +73,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     explore_share: float = 0.1
     # Folder of trained model artifacts; empty means `data_dir/models`.
     model_dir: Path | None = None
-    # Seconds between looks at the model registry for a newly activated model.
+    # Seconds between looks at the registries for a newly activated ranker or
+    # collaborative-model artifact (`paperfeed fit`).
     model_poll_seconds: float = 2.0
     # Requests in progress at once; more get 503 with Retry-After at once (0: no limit).
     max_concurrent_requests: int = 64

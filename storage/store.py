@@ -1,4 +1,6 @@
-"""The one home of PostgreSQL access. Queries live in `storage/sql/*.sql`.
+"""PostgreSQL access through one pool: the catalogue, events, feeds, models and keys here;
+the rest in the `storage` modules beside it, one per area (delivery, interests, pages,
+summary), which share this pool. Queries live in `storage/sql/*.sql`.
 
 Methods take and return the typed rows of `storage.rows` (and numpy arrays); wire types
 stay in the route handlers.
@@ -46,6 +48,15 @@ from storage.rows import (
 def sql(name: str) -> str:
     """The text of `storage/sql/<name>.sql`."""
     return (files("storage") / "sql" / f"{name}.sql").read_text()
+
+
+def _paper_stats(rows: Sequence[asyncpg.Record]) -> dict[int, PaperStats]:
+    return {
+        r["seq"]: PaperStats(
+            r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
+        )
+        for r in rows
+    }
 
 
 def _key(row: asyncpg.Record) -> KeyRecord:
@@ -319,20 +330,21 @@ class Store:
         until: datetime,
         attribution_hours: float,
         gains: tuple[int, int, int],
+        part: tuple[int, int] = (0, 1),
     ) -> list[LabelledImpression]:
-        """Impressions served in [since, until) with their label (gains: save, click, dismiss)."""
+        """Impressions served in [since, until) with their label (gains: save, click,
+        dismiss); with `part` (i, n), only those of readers in hash part i of n."""
         rows = await self.pool.fetch(
-            sql("training_impressions"), since, until, attribution_hours, *gains, timeout=600
+            sql("training_impressions"),
+            since,
+            until,
+            attribution_hours,
+            *gains,
+            part[1],
+            part[0],
+            timeout=600,
         )
         return [LabelledImpression(**dict(r)) for r in rows]
-
-    async def feed_time_quantiles(
-        self, since: datetime, until: datetime, fractions: Sequence[float]
-    ) -> list[datetime]:
-        """When the feeds served in [since, until) reached each of `fractions` (0..1) of
-        their number; empty if none was served."""
-        cuts = await self.pool.fetchval(sql("feed_time_quantiles"), since, until, list(fractions))
-        return [t for t in cuts or [] if t is not None]
 
     # --- model registry -------------------------------------------------------------------
 
@@ -377,6 +389,31 @@ class Store:
     async def rollback_model(self) -> bool:
         """Undo the newest activation; False if there was none to undo."""
         return await self.pool.fetchval(sql("rollback_model")) is not None
+
+    # --- collaborative-model artifacts (`paperfeed fit`) -----------------------------------
+
+    async def register_collab(
+        self, version: str, path: str, manifest: object, activate: bool = True
+    ) -> None:
+        """Register an artifact and, with `activate`, make it the one servers load."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                sql("register_collab"), version, path, msgspec.json.encode(manifest).decode()
+            )
+            if activate:
+                await conn.execute(sql("activate_collab"), version)
+
+    async def activate_collab(self, version: str) -> None:
+        await self.pool.execute(sql("activate_collab"), version)
+
+    async def active_collab(self) -> Activation | None:
+        """The active collaborative artifact (None: none is)."""
+        row = await self.pool.fetchrow(sql("active_collab"), timeout=5)
+        return None if row is None else Activation(row["id"], row["version"], row["path"])
+
+    async def paper_stats(self) -> dict[int, PaperStats]:
+        """Feedback and exposure per paper: the servers' periodic statistics."""
+        return _paper_stats(await self.pool.fetch(sql("paper_stats"), timeout=300))
 
     # --- API keys, reader-token secret, readers' data ------------------------------------
 
@@ -437,12 +474,7 @@ class Store:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             rows = await conn.fetch(sql("paper_stats"), timeout=300)
             saves = await conn.fetch(sql("saves"), timeout=300)
-        papers = {
-            r["seq"]: PaperStats(
-                r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
-            )
-            for r in rows
-        }
+        papers = _paper_stats(rows)
         readers = np.array([r["reader"] for r in saves], dtype=np.int64)
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
         return Feedback(papers, readers, saved)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ import asyncpg
 import httpx
 import numpy as np
 import scipy.sparse as sp
-import uvicorn
 from litestar import Litestar
 
+from paperfeed.lab import serving
+from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.features import NAMES
 from service.app import create_app
@@ -34,6 +35,7 @@ from service.settings import Settings
 from storage.rows import EventRow, Impression, LabelledImpression, PaperRow
 from storage.store import Store
 from training.evaluate import EvalConfig
+from training.fit import fit_and_register
 from training.loaders import Catalogue, EmbeddingCache, Interactions
 from training.protocol import EvalContext
 
@@ -105,31 +107,31 @@ async def running_app(
     """The real app served by uvicorn on a free port, in a thread with its own event loop,
     so that concurrent requests really are concurrent. `demo_key_id`: in demo mode."""
     app = create_app(settings, embedder=embedder, demo_key_id=demo_key_id)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the app failed to start; see the log above")
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    assert expect_database_url == (settings.database_url is not None)
-    try:
+    async with serving(app) as base_url:
+        assert expect_database_url == (settings.database_url is not None)
         async with side_store(app.state.runtime.database_url) as store:
             admin_key = (await create_key(store, "tests", ["admin"]))[1]
-        base_url = f"http://127.0.0.1:{port}"
         async with AppClient(app, base_url, settings.database_url, admin_key) as client:
             yield client
-    finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 30)
 
 
 def runtime_of(client: AppClient) -> Runtime:
     runtime: Runtime = client.app.state.runtime
     return runtime
+
+
+async def fit_collab(client: AppClient) -> dict[str, Any]:
+    """Run the fit job (`paperfeed fit`: fit, write, register, activate) on the app's
+    database as another process would, then the admin refresh, which loads the new
+    artifact at once instead of within MODEL_POLL_SECONDS; its JSON."""
+    runtime = runtime_of(client)
+    params = replace(DEFAULT_PARAMS, threads=runtime.settings.threads)
+    async with side_store(runtime.database_url) as store:
+        assert await fit_and_register(store, runtime.settings.resolved_model_dir(), params)
+    response = await client.post("/v1/admin/stats/refresh")
+    assert response.status_code == 200, response.text
+    snapshot: dict[str, Any] = response.json()
+    return snapshot
 
 
 async def wait_indexed(client: AppClient, within: float = 60) -> dict[str, Any]:

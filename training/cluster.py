@@ -2,20 +2,29 @@
 one process.
 
 What runs where:
-- This process asks PostgreSQL where to cut the feeds into time ranges of about equal
-  size (a range never splits a feed, so lambdarank's groups stay whole), and afterwards
-  compares, gates, writes the artifact and registers it exactly as single-process training
-  does (`training.train.train_and_register`).
-- One Dask task per time range reads its labelled feeds from PostgreSQL with the same
-  query and the same `training.dataset.from_rows` as single-process training, and keeps
-  them in the worker's memory. Only small facts come back: feeds per range, exploration
-  counts for the position-bias estimate.
-- LightGBM's Dask interface (`DaskLGBMRanker`) trains data-parallel on the training
-  window's pieces where they lie, each worker one LightGBM machine.
+- One Dask task per partition reads the labelled feeds of one hash part of the readers
+  (all of a reader's feeds, over the whole window) from PostgreSQL with the same query and
+  the same `training.dataset.from_rows` as single-process training, and keeps them in the
+  worker's memory. Only small facts come back: each feed's (served_at, request_id), the
+  exploration counts for the position-bias estimate.
+- This process orders those keys as one process orders the feeds, cuts them into the
+  train, selection and comparison windows by time exactly as single-process training does
+  (`training.train.window_plan`), and afterwards compares, gates, writes the artifact and
+  registers it (`training.train.train_and_register`).
+- LightGBM's Dask interface (`DaskLGBMRanker`) trains data-parallel on each partition's
+  share of the training window where it lies, each worker one LightGBM machine.
 - The selection and comparison windows (the latest 20% + 20% of feeds by default) are
-  gathered here: the gate's paired bootstrap needs every comparison feed, and the number
-  of trees is chosen on the selection window's NDCG@10 curve by the rule early stopping
-  applies in one process (`choose_trees`), since LightGBM cannot stop early on Dask.
+  gathered here, in time order: the gate's paired bootstrap needs every comparison feed,
+  and the number of trees is chosen on the selection window's NDCG@10 curve by the rule
+  early stopping applies in one process (`choose_trees`), since LightGBM cannot stop early
+  on Dask.
+
+Why readers' hash rather than time ranges: in distributed LightGBM each worker finds the
+bin boundaries of some features on its own data. A hash part is a sample of the whole
+window, so its boundaries are close to those one process finds on all of it; a time range
+is not (features drift as the catalogue and the feedback grow). LightGBM's forced bins
+cannot pin them either: lightgbm 4.7 gives a worker the forced bins of the wrong features
+(`forced_bin_bounds[i]` for feature `start[rank] + i` in its dataset_loader.cpp).
 
 Differences from one process: LightGBM's Dask interface (lightgbm 4.7's `DaskLGBMRanker`,
 like `LGBMRanker`) takes no `position`, so the model cannot learn the position bias jointly
@@ -29,13 +38,14 @@ manifest's `engine` says how a model was trained.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import reduce
-from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING, Any
 
 import lightgbm
@@ -55,28 +65,29 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
 
-Range = tuple[datetime, datetime]
-
-
-def time_ranges(since: datetime, until: datetime, cuts: Sequence[datetime]) -> list[Range]:
-    """Consecutive [start, end) ranges from `since` to `until`, cut at `cuts`."""
-    inner = sorted({c for c in cuts if since < c < until})
-    return list(pairwise([since, *inner, until]))
-
-
 def read_partition(
-    database_url: str, since: datetime, until: datetime, attribution_hours: float, gains: Gains
+    database_url: str,
+    since: datetime,
+    until: datetime,
+    part: tuple[int, int],
+    attribution_hours: float,
+    gains: Gains,
 ) -> tuple[Dataset, LoadReport]:
-    """On a worker: the labelled feeds served in [since, until), from PostgreSQL."""
+    """On a worker: the labelled feeds served in [since, until) to the readers in hash
+    part `part` (i, n), from PostgreSQL."""
 
     async def read() -> tuple[Dataset, LoadReport]:
         store = await Store.connect(database_url, max_size=1)
         try:
-            return await load_dataset(store, since, until, attribution_hours, gains)
+            return await load_dataset(store, since, until, attribution_hours, gains, part)
         finally:
             await store.close()
 
     return asyncio.run(read())
+
+
+# How one process orders the feeds (storage/sql/training_impressions.sql).
+FeedKey = tuple[datetime, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -84,15 +95,15 @@ class PartitionFacts:
     """What the driver needs to know about a partition without fetching it."""
 
     group_sizes: np.ndarray
+    keys: list[FeedKey]  # per feed, in order
     exploration: Tally
     loaded: LoadReport
-    first_served: datetime | None
 
 
 def describe(partition: tuple[Dataset, LoadReport]) -> PartitionFacts:
     data, loaded = partition
-    first = data.served_at[0] if data.n_groups else None
-    return PartitionFacts(data.group_sizes, tally(data), loaded, first)
+    keys = list(zip(data.served_at, data.request_ids, strict=True))
+    return PartitionFacts(data.group_sizes, keys, tally(data), loaded)
 
 
 def take_groups(partition: tuple[Dataset, LoadReport], start: int, stop: int) -> Dataset:
@@ -149,14 +160,11 @@ class DaskTrainer:
                 "LightGBM's Dask interface takes no positions: train on Dask with "
                 "TrainConfig(position_bias=False)"
             )
-        fractions = np.linspace(0.0, 1.0, self.partitions + 1)[1:-1].tolist()
-        cuts = await store.feed_time_quantiles(since, until, fractions)
-        ranges = time_ranges(since, until, cuts)
         # The Dask client blocks: keep it off the event loop.
-        return await asyncio.to_thread(self.fit, ranges, config, progress)
+        return await asyncio.to_thread(self.fit, since, until, config, progress)
 
-    def fit(self, ranges: list[Range], config: TrainConfig, progress: bool) -> Fitted:
-        """Read `ranges` on the workers, train there, gather what the gate needs."""
+    def fit(self, since: datetime, until: datetime, config: TrainConfig, progress: bool) -> Fitted:
+        """Read the partitions on the workers, train there, gather what the gate needs."""
         from distributed import as_completed
 
         client = self.client
@@ -164,13 +172,14 @@ class DaskTrainer:
             client.submit(
                 read_partition,
                 self.database_url,
-                start,
-                end,
+                since,
+                until,
+                (i, self.partitions),
                 config.attribution_hours,
                 config.gains,
                 pure=False,
             )
-            for start, end in ranges
+            for i in range(self.partitions)
         ]
         with tqdm(total=len(parts), desc="read", unit=" partitions", disable=not progress) as bar:
             for _ in as_completed(parts):
@@ -179,38 +188,41 @@ class DaskTrainer:
         loaded = LoadReport(
             *(sum(getattr(f.loaded, k.name) for f in facts) for k in fields(LoadReport))
         )
-        sizes = [f.group_sizes for f in facts]
-        start, selection_from, comparison_from, end = window_plan(
-            sum(len(s) for s in sizes), loaded, config
-        )
-
-        offsets = list(accumulate(map(len, sizes), initial=0))[:-1]
+        # Every feed in one process's order; the windows are cut there by time.
+        ordered = sorted(key for f in facts for key in f.keys)
+        bounds = window_plan(len(ordered), loaded, config)
+        cuts = [ordered[i] for i in bounds[:-1]]  # each window's first feed
 
         def window(lo: int, hi: int) -> list[Piece]:
-            """Each partition's groups within global group indices [lo, hi)."""
+            """Each partition's feeds from the window's first key to the next window's."""
             pieces = []
-            for part, groups, offset in zip(parts, sizes, offsets, strict=True):
-                a, b = max(lo - offset, 0), min(hi - offset, len(groups))
+            for part, f in zip(parts, facts, strict=True):
+                a = bisect.bisect_left(f.keys, cuts[lo])
+                b = bisect.bisect_left(f.keys, cuts[hi]) if hi < len(cuts) else len(f.keys)
                 if a < b:
                     future = client.submit(take_groups, part, a, b)
-                    pieces.append(Piece(future, int(groups[a:b].sum()), b - a))
+                    pieces.append(Piece(future, int(f.group_sizes[a:b].sum()), b - a))
             return pieces
 
-        train = window(start, selection_from)
-        selection, comparison = (
-            concat(client.gather([p.future for p in window(lo, hi)]))
-            for lo, hi in ((selection_from, comparison_from), (comparison_from, end))
-        )
+        def gathered(lo: int) -> Dataset:
+            """A window from every partition, in one process's order."""
+            data = concat(client.gather([p.future for p in window(lo, lo + 1)]))
+            keys = list(zip(data.served_at, data.request_ids, strict=True))
+            return data.groups(sorted(range(data.n_groups), key=keys.__getitem__))
+
+        train = window(0, 1)
+        selection, comparison = gathered(1), gathered(2)
         booster = fit_on_dask(client, train, config, progress)
         booster.best_iteration = choose_trees(selection_curve(booster, selection), config)
-        first_served = next(f.first_served for f in facts if f.first_served is not None)
+        first_served = ordered[0][0]
         info = client.scheduler_info()
         workers = len(info["workers"])
         engine = {
             "engine": "dask",
             "scheduler": info["address"],
             "workers": workers,
-            "partitions": len(ranges),
+            "partitions": self.partitions,
+            "partitioned_by": "reader hash",
             "tree_learner": "data",
             "position_aware": False,
         }

@@ -87,8 +87,8 @@ def window_bounds(n_groups: int, shares: Sequence[float]) -> list[int]:
 
 
 def concat(parts: Sequence[Dataset]) -> Dataset:
-    """One dataset of `parts`' groups, in the order given (for example time partitions
-    read separately)."""
+    """One dataset of `parts`' groups, in the order given (for example partitions read
+    separately)."""
     if not parts:
         return from_rows([])[0]
     return Dataset(
@@ -160,9 +160,11 @@ async def load_dataset(
     until: datetime,
     attribution_hours: float = 24.0,
     gains: Gains = DEFAULT_GAINS,
+    part: tuple[int, int] = (0, 1),
 ) -> tuple[Dataset, LoadReport]:
-    """Labelled feeds served in [since, until)."""
+    """Labelled feeds served in [since, until); with `part` (i, n), only those of the
+    readers in hash part i of n."""
     rows = await store.training_impressions(
-        since, until, attribution_hours, (gains.save, gains.click, gains.dismiss)
+        since, until, attribution_hours, (gains.save, gains.click, gains.dismiss), part
     )
     return from_rows(rows)

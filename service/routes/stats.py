@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import post
 from litestar.status_codes import HTTP_200_OK
 
@@ -9,6 +11,8 @@ from service import wire
 from service.auth import requires
 from service.routes.problems import problems
 from service.runtime import RuntimeDep
+
+log = logging.getLogger(__name__)
 
 
 @post(
@@ -19,10 +23,13 @@ from service.runtime import RuntimeDep
     guards=[requires("admin")],
 )
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
-    """Recompute this server's catalogue statistics (popularity, co-saves) and refit its
-    collaborative models (RP3beta, EASE, ALS) now instead of at the next
-    `STATS_REFRESH_SECONDS` / `COLLAB_REFRESH_SECONDS` tick."""
-    stats = await runtime.refresh_stats(refit=True)
+    """Recompute this server's catalogue statistics (clicks, saves, impressions,
+    popularity) and load the active collaborative models (`paperfeed fit`) now, instead
+    of at the next `STATS_REFRESH_SECONDS` / `MODEL_POLL_SECONDS` tick. Nothing is fitted."""
+    if runtime.collab_watcher is not None:
+        await runtime.collab_watcher.check()
+    stats = await runtime.refresh_stats()
+    log.info("statistics refreshed on request: %s", stats.version)
     return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
 
 

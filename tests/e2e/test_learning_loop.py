@@ -43,9 +43,8 @@ async def served_version(client: AppClient) -> str:
 async def test_trained_ranker_beats_the_heuristic_on_fresh_readers(
     settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    settings = replace(
-        settings, explore_share=0.2, stats_refresh_seconds=1.0, collab_refresh_seconds=1.0
-    )
+    # `paperfeed train` fits the collaborative models first; the server swaps them in.
+    settings = replace(settings, explore_share=0.2, stats_refresh_seconds=1.0)
     world = World.from_papers(catalogue_rows(CATALOGUE), embedder, seed=0)
     async with running_app(settings, embedder) as client:
         await post_catalogue(client)

@@ -1,14 +1,19 @@
-"""`paperfeed ingest`, `migrate`, `embed` and `keys` as a user runs them: real processes."""
+"""`paperfeed ingest`, `migrate`, `embed`, `keys`, `train` and `fit` as a user runs them:
+real processes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.support import topic_papers
+from service.settings import Settings
+from tests.support import AppClient, event, runtime_of, topic_papers
 
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
 
@@ -71,7 +76,7 @@ async def test_train_refuses_thin_data_and_models_commands_manage_the_registry(
     assert refused.returncode == 1
     assert "only 0 served feeds have feedback" in refused.stderr
     assert "at least 30 are needed" in refused.stderr
-    assert not os.listdir(tmp_path)  # nothing written
+    assert not os.listdir(tmp_path)  # nothing written (no saves: nothing to fit either)
 
     listed = run(["models", "list"], database_url)
     assert listed.returncode == 0 and "heuristic  (active)" in listed.stdout
@@ -123,3 +128,41 @@ async def test_embed_leaves_the_work_to_the_process_holding_the_claim(
         await server.release()
     free = run(["embed"], database_url)
     assert "embedded 3 papers" in free.stdout, free.stdout + free.stderr
+
+
+async def test_fit_writes_an_artifact_that_a_running_server_swaps_to(
+    client: AppClient, settings: Settings
+) -> None:
+    papers = [p for p in topic_papers() if p["id"].startswith("rl-")]
+    assert (await client.post("/v1/papers", json={"papers": papers})).status_code == 200
+    saves = [
+        event(f"s{r}{i}", f"reader{r}", f"rl-{(r + i) % 4}") for r in range(5) for i in range(2)
+    ]
+    assert (await client.post("/v1/events", json={"events": saves})).status_code == 200
+    assert settings.database_url
+    model_dir = settings.resolved_model_dir()
+
+    fitted = run(["fit"], settings.database_url, PAPERFEED_MODEL_DIR=str(model_dir))
+    assert fitted.returncode == 0, fitted.stdout + fitted.stderr
+    for model in ("cosaves", "rp3beta", "als", "ease"):  # a progress line per model
+        assert re.search(rf"^  {model}\s+\d+\.\d s$", fitted.stdout, re.MULTILINE), model
+    found = re.search(r"^collab\s+(collab-\S+) \(active\)$", fitted.stdout, re.MULTILINE)
+    assert found, fitted.stdout
+    version = found.group(1)
+    assert "4 papers, 5 readers, 10 saves" in fitted.stdout and "peak memory" in fitted.stdout
+    manifest = json.loads((model_dir / "collab" / version / "manifest.json").read_text())
+    assert manifest["counts"]["saves"] == 10 and manifest["fit_seconds"] > 0
+    assert manifest["peak_rss_bytes"] > 0 and manifest["params"]["ease_items"] == 20_000
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
+
+    runtime = runtime_of(client)
+    waited = time.monotonic()
+    while runtime.stats.models.version != version:  # within MODEL_POLL_SECONDS
+        assert time.monotonic() - waited < settings.model_poll_seconds + 2.0
+        await asyncio.sleep(0.02)
+
+    kept = run(["fit", "--no-activate"], settings.database_url, PAPERFEED_MODEL_DIR=str(model_dir))
+    assert kept.returncode == 0 and "(not activated)" in kept.stdout, kept.stdout + kept.stderr
+    assert len(list((model_dir / "collab").iterdir())) == 2
+    await asyncio.sleep(3 * settings.model_poll_seconds)
+    assert runtime.stats.models.version == version

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
+import uuid
 from typing import Any
 
+import numpy as np
 from msgspec.structs import replace
 
+from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.features import NAMES
 from service.settings import Settings
-from tests.support import AppClient, event, running_app, runtime_of, topic_papers
+from tests.support import AppClient, event, running_app, runtime_of, side_store, topic_papers
+from training.fit import fit_and_register
 
 
 async def feed(client: AppClient, user: str, limit: int = 12) -> dict[str, Any]:
@@ -153,14 +159,12 @@ async def test_bad_query_parameters_are_refused(catalogue: AppClient) -> None:
         assert response.json()["detail"], path
 
 
-async def test_collaborative_models_are_refitted_at_their_own_pace(
+async def test_servers_never_fit_and_swap_to_the_fit_jobs_artifact(
     settings: Settings, embedder: Embedder
 ) -> None:
-    paced = replace(settings, stats_refresh_seconds=0.1, collab_refresh_seconds=3600.0)
+    paced = replace(settings, stats_refresh_seconds=0.1)
     async with running_app(paced, embedder) as client:
         runtime = runtime_of(client)
-        started = runtime.stats.models  # fitted at start, before anyone saved anything
-        assert len(started.related) == len(started.ease) == 0 and started.factors is None
         saves = [
             event(f"c{reader}{i}", f"reader{reader}", f"rl-{(reader + i) % 3}")
             for reader in range(4)
@@ -169,17 +173,46 @@ async def test_collaborative_models_are_refitted_at_their_own_pace(
         papers = [p for p in topic_papers() if p["id"].startswith("rl-")]
         assert (await client.post("/v1/papers", json={"papers": papers})).status_code == 200
         assert (await client.post("/v1/events", json={"events": saves})).status_code == 200
-        # The periodic refreshes renew counts and co-saves within a second; the models
-        # wait for PAPERFEED_COLLAB_REFRESH_SECONDS.
+        # The periodic refreshes renew the live counts within a second; with no artifact
+        # nothing collaborative is served, and nothing is fitted, however long we wait.
         for _ in range(100):
-            if runtime.stats.models.cosaves:
+            if len(runtime.stats.papers) == 3:
                 break
             await asyncio.sleep(0.05)
         assert len(runtime.stats.papers) == 3
-        counted = runtime.stats.models
-        assert counted.cosaves
-        assert counted.related is started.related and counted.ease is started.ease
-        # The admin refresh refits them at once.
-        assert (await client.post("/v1/admin/stats/refresh")).status_code == 200
-        refitted = runtime.stats.models
-        assert len(refitted.related) == len(refitted.ease) == 3 and refitted.factors is not None
+        refreshed = (await client.post("/v1/admin/stats/refresh")).json()
+        assert refreshed["cosave_lists"] == 0 and "/" not in refreshed["version"]
+        none = runtime.stats.models
+        assert none.version == "none" and none.factors is None
+        assert len(none.related) == len(none.ease) == len(none.cosaves) == 0
+
+        # `paperfeed fit` in another process: the server swaps within MODEL_POLL_SECONDS.
+        params = dataclasses.replace(DEFAULT_PARAMS, threads=paced.threads)
+        async with side_store(runtime.database_url) as store:
+            fitted = await fit_and_register(store, paced.resolved_model_dir(), params)
+        assert fitted is not None
+        assert fitted.path == paced.resolved_model_dir() / "collab" / fitted.version
+        assert (fitted.papers, fitted.readers, fitted.saves) == (3, 4, 8)
+        waited = time.monotonic()
+        while runtime.stats.models.version != fitted.version:
+            assert time.monotonic() - waited < paced.model_poll_seconds + 2.0
+            await asyncio.sleep(0.02)
+        models = runtime.stats.models
+        assert len(models.related) == len(models.ease) == 3 and models.factors is not None
+        assert models.cosaves and isinstance(models.related.keys, np.memmap)
+        # The feed records the statistics and collaborative versions it was ranked with.
+        feed = (await client.get("/v1/users/reader0/feed?limit=3")).json()
+        logged = await client.fetchval(
+            "SELECT stats_version FROM feeds WHERE request_id = $1",
+            uuid.UUID(feed["request_id"]),
+        )
+        assert logged.startswith("stats-") and logged.endswith(f"/{fitted.version}")
+
+        # A fit registered with --no-activate is not served, nor an artifact that cannot
+        # be loaded: the current models keep serving.
+        async with side_store(runtime.database_url) as store:
+            await fit_and_register(store, paced.resolved_model_dir(), params, activate=False)
+            await store.register_collab("collab-broken", "/nowhere", {})
+        await asyncio.sleep(3 * paced.model_poll_seconds)
+        assert runtime.stats.models.version == fitted.version
+        assert (await client.get("/v1/users/reader0/feed?limit=3")).status_code == 200

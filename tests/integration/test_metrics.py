@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.settings import Settings
-from tests.support import AppClient, event, runtime_of
+from tests.support import AppClient, event, fit_collab, runtime_of
 
 FEED_PATH = "/v1/users/{user_id}/feed"
 
@@ -89,9 +89,20 @@ async def test_a_scrape_counts_requests_feeds_and_events(
         datetime.strptime(stats_version, "stats-%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC).timestamp()
     )
     assert value(after, "paperfeed_stats_snapshot_timestamp_seconds") == pytest.approx(stamp)
-    # The statistics refresh at start (a refit) was timed.
+    # The statistics refresh at start was timed; no collaborative artifact is active.
     assert value(after, "paperfeed_stats_refresh_seconds_count") >= 1
-    assert value(after, "paperfeed_collab_fit_seconds_count") >= 1
+    assert value(after, "paperfeed_collab_model_active", version="none") == 1
+
+
+async def test_the_collaborative_version_served_is_a_gauge(catalogue: AppClient) -> None:
+    saves = [event(f"g{i}", f"reader{i % 3}", f"rl-{i % 4}") for i in range(8)]
+    assert (await catalogue.post("/v1/events", json={"events": saves})).status_code == 200
+    snapshot = await fit_collab(catalogue)  # `paperfeed fit`, then loaded
+    version = runtime_of(catalogue).collab.version
+    assert version.startswith("collab-") and snapshot["version"].endswith(f"/{version}")
+    samples = await scrape(catalogue)
+    assert value(samples, "paperfeed_collab_model_active", version=version) == 1
+    assert ("paperfeed_collab_model_active", frozenset({("version", "none")})) not in samples
 
 
 async def test_a_refused_request_is_counted_with_its_status(client: AppClient) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from ranking.errors import ReplayError
 from storage.store import Store
-from tests.support import AppClient, event, runtime_of
+from tests.support import AppClient, event, fit_collab, runtime_of
 from training.replay import replay_features
 
 
@@ -29,7 +29,7 @@ async def test_logged_features_equal_offline_recomputation(catalogue: AppClient)
     assert (await catalogue.post("/v1/events", json={"events": events})).json()["accepted"] == len(
         events
     )
-    assert (await catalogue.post("/v1/admin/stats/refresh")).json()["cosave_lists"] > 0
+    assert (await fit_collab(catalogue))["cosave_lists"] > 0  # `paperfeed fit`, then loaded
     for _ in range(2):  # earlier feeds make impressions, which later feeds' features count
         await catalogue.get("/v1/users/reader/feed?limit=4")
     await catalogue.post("/v1/admin/stats/refresh")

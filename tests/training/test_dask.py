@@ -22,22 +22,12 @@ from service.records import catalogue_rows
 from service.settings import Settings
 from tests.support import ROOT, AppClient, running_app, side_store, wait_indexed
 from tests.training.test_simulate import catalogue_papers
-from training.cluster import DaskTrainer, time_ranges
+from training.cluster import DaskTrainer
 from training.simulate import World, make_readers, simulate
-from training.train import TrainConfig, train_and_register
+from training.train import TrainConfig, TrainResult, train_and_register
 
 CATALOGUE = ROOT / "examples" / "papers.jsonl"
 PAPERFEED = str(Path(sys.executable).parent / "paperfeed")
-
-
-def test_time_ranges_cover_the_window_once_in_order() -> None:
-    day = [datetime(2026, 1, d, tzinfo=UTC) for d in range(1, 6)]
-    assert time_ranges(day[0], day[4], [day[2], day[1], day[2], day[0], day[4]]) == [
-        (day[0], day[1]),
-        (day[1], day[2]),
-        (day[2], day[4]),
-    ]
-    assert time_ranges(day[0], day[4], []) == [(day[0], day[4])]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def dask_client() -> Iterator[Client]:
     """Two worker processes, one thread each: LightGBM trains on two machines."""
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -95,14 +85,29 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
         assert spread.manifest["data"] == alone.manifest["data"]
         assert spread.manifest["engine"]["engine"] == "dask"
         assert spread.manifest["engine"]["workers"] == 2
+        assert spread.manifest["engine"]["partitioned_by"] == "reader hash"
         assert spread.verdict.feeds == alone.verdict.feeds > 100
         assert spread.manifest["best_iteration"] == alone.manifest["best_iteration"] == 60
-        ours = spread.metrics[spread.version]["ndcg@10"]
-        theirs = alone.metrics[alone.version]["ndcg@10"]
-        # Issue #14 asks for 2%. Measured apart: 0.2% to 2.3% over runs (the simulated feeds
-        # differ from run to run, and a worker finds bin boundaries on its own partition),
-        # so 2% would fail now and then; 5% still catches a broken engine. Open in #14.
-        assert abs(ours - theirs) <= 0.05 * theirs, (ours, theirs)
+
+        # NDCG@10 on the held-out feeds (the selection and comparison windows, which neither
+        # model trained on; nothing was chosen on them here: the trees are fixed) within 2%
+        # as #14 asks, each window within 5%. What is left between the engines: each worker
+        # finds some features' bin boundaries on its own part of the readers, and sums
+        # histograms in another order (training/cluster.py; README, "Training on Dask").
+        def held_out(r: TrainResult) -> tuple[float, float, float]:
+            sizes = r.manifest["data"]["selection_groups"], r.manifest["data"]["comparison_groups"]
+            ndcgs = (
+                r.manifest["selection_metrics"][r.version]["ndcg@10"],
+                r.metrics[r.version]["ndcg@10"],
+            )
+            both = sum(n * s for n, s in zip(ndcgs, sizes, strict=True)) / sum(sizes)
+            return both, *ndcgs
+
+        ours, theirs = held_out(spread), held_out(alone)
+        print(f"held-out, validation, comparison NDCG@10: Dask {ours}, one process {theirs}")
+        assert abs(ours[0] - theirs[0]) <= 0.02 * theirs[0], (ours, theirs)
+        for a, b in zip(ours[1:], theirs[1:], strict=True):
+            assert abs(a - b) <= 0.05 * b, (ours, theirs)
 
         # It serves: activated through the API, the running app ranks feeds with it.
         response = await client.post(f"/v1/admin/models/{spread.version}/activate")

@@ -140,3 +140,18 @@ def test_sparse_scores_rank_and_look_up() -> None:
     assert scores.top(2) == [(5, 2.0), (1, 0.5)]  # ties: smaller key first
     assert scores.top(0) == [] and SparseScores().top(3) == []
     assert scores.lookup([9, 4, 5]).tolist() == [0.5, 0.0, 2.0]
+
+
+def test_co_save_scores_sum_the_history_rows() -> None:
+    keys, saves = collab.save_matrix(np.r_[READERS, 3, 3], np.r_[PAPERS, 30, 20])
+    lists = collab.cosave_lists(keys, saves, k=5)
+    naive: dict[int, float] = {}
+    for key in [10, 30, 10, 99]:  # repeated and unknown papers, as a history may have
+        for neighbour, together in lists.get(key, {}).items():
+            naive[neighbour] = naive.get(neighbour, 0.0) + together
+    assert lists.scores([10, 30, 10, 99]) == naive == {20: 3.0, 30: 2.0, 10: 1.0}
+    assert lists.scores([99]) == lists.scores([]) == {}
+    # Few entries among many papers: summed by sorting them instead of over every paper.
+    pairs = np.arange(200)
+    sparse = collab.cosave_lists(*collab.save_matrix(pairs // 2, pairs), k=5)
+    assert sparse.scores([0, 3, 0]) == {1: 2.0, 2: 1.0}

@@ -1,0 +1,1 @@
+INSERT INTO collab_activations (version) VALUES ($1)

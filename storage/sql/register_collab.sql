@@ -1,0 +1,1 @@
+INSERT INTO collab_models (version, path, manifest) VALUES ($1, $2, $3::jsonb)

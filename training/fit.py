@@ -1,0 +1,130 @@
+"""`paperfeed fit`: fit the collaborative models (co-save lists, RP3beta, EASE, ALS) on the
+current saves in PostgreSQL, write them as a versioned artifact that servers memory-map
+(`<model dir>/collab/<version>/`, ranking/artifacts.py), register it and make it active.
+
+Servers never fit: they load the active artifact at start and swap to a newly activated
+one within PAPERFEED_MODEL_POLL_SECONDS (storage/registry.py, CollabWatcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import implicit
+import numpy as np
+import scipy
+
+from ranking import collab
+from ranking.artifacts import verify_collab, write_collab
+from ranking.collab import DEFAULT_PARAMS, CollabParams
+from storage.store import Store
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@dataclass(frozen=True)
+class FitResult:
+    version: str
+    path: Path
+    papers: int
+    readers: int
+    saves: int
+    seconds: float  # the fit alone (reading the saves and writing the files not included)
+    peak_rss_bytes: int
+    activated: bool
+
+    def summary(self) -> list[str]:
+        """One screen for the terminal."""
+        return [
+            f"collab     {self.version}{' (active)' if self.activated else ' (not activated)'}",
+            f"artifact   {self.path}",
+            f"data       {self.papers} papers, {self.readers} readers, {self.saves} saves",
+            f"fit        {self.seconds:.1f} s, peak memory {self.peak_rss_bytes / 2**20:.0f} MiB",
+        ]
+
+
+def new_version() -> str:
+    return f"collab-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
+
+
+async def fit_and_register(
+    store: Store,
+    model_dir: Path,
+    params: CollabParams = DEFAULT_PARAMS,
+    *,
+    activate: bool = True,
+    report: Callable[[str], None] | None = None,
+) -> FitResult | None:
+    """Fit the collaborative models on the current saves, write the artifact, verify it,
+    register it and (with `activate`) make it the one every server loads. None when there
+    is nothing to fit: no saves, and no artifact active that would still hold old ones
+    (after the last saves are deleted, an empty artifact replaces it)."""
+    feedback = await store.feedback()
+    readers, saved = feedback.readers, feedback.saved
+    if not len(saved) and await store.active_collab() is None:
+        return None
+
+    def step(model: str, seconds: float) -> None:
+        if report is not None:
+            report(f"  {model:<9}{seconds:8.1f} s")
+
+    def fit() -> tuple[collab.Collaborative, float]:
+        started = time.perf_counter()
+        models = collab.fit(readers, saved, params, on_step=step)
+        return models, time.perf_counter() - started
+
+    if report is not None:
+        report(f"fitting on {len(saved)} saves")
+    # CPU work: off the event loop, which may be serving (tests fit beside a server).
+    models, seconds = await asyncio.to_thread(fit)
+    version = new_version()
+    manifest: dict[str, Any] = {
+        "params": asdict(params),
+        "counts": {
+            "papers": len(models.related.keys),
+            "readers": len(np.unique(readers)),
+            "saves": len(saved),
+            "cosave_pairs": len(models.cosaves.indices),
+            "related_weights": int(models.related.weights.nnz),
+            "ease_weights": int(models.ease.weights.nnz),
+        },
+        "fit_seconds": round(seconds, 3),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "created_at": datetime.now(UTC).isoformat(),
+        "libraries": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "implicit": implicit.__version__,
+        },
+    }
+
+    def write() -> Path:
+        path = write_collab(model_dir, version, replace(models, version=version), manifest)
+        verify_collab(path)
+        return path.resolve()
+
+    path = await asyncio.to_thread(write)
+    await store.register_collab(version, str(path), manifest, activate=activate)
+    counts = manifest["counts"]
+    return FitResult(
+        version,
+        path,
+        counts["papers"],
+        counts["readers"],
+        counts["saves"],
+        seconds,
+        manifest["peak_rss_bytes"],
+        activate,
+    )
