@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -369,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     result: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "bench/ann_recall.py " + " ".join(argv if argv is not None else []),
+        "command": " ".join([".venv/bin/python bench/ann_recall.py", *(argv or sys.argv[1:])]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
         "faiss": faiss.__version__,
