@@ -222,7 +222,9 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"server at {result['server_share_of_offline']:.0%} of the offline rate; wrote {args.out}")
+    print(
+        f"server at {result['server_share_of_offline']:.0%} of the offline rate; wrote {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@
 
 local readers = {}
 local next_reader = 0
-local threads = 0
+local threads = {}
+statuses = {}
 
 function setup(thread)
-  thread:set("thread_number", threads)
-  threads = threads + 1
+  thread:set("thread_number", #threads)
+  threads[#threads + 1] = thread
 end
 
 function init(args)
@@ -27,14 +28,29 @@ function request()
   return wrk.format("GET", r[1], { ["Authorization"] = r[2] })
 end
 
+function response(status, headers, body)
+  local key = tostring(status)
+  statuses[key] = (statuses[key] or 0) + 1
+end
+
 function done(summary, latency, requests)
+  local totals, counts = {}, {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      totals[status] = (totals[status] or 0) + n
+    end
+  end
+  for status, n in pairs(totals) do
+    counts[#counts + 1] = string.format('"%s": %d', status, n)
+  end
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
-    '"latency_us": {"p50": %d, "p90": %d, "p95": %d, "p99": %d, "max": %d, "mean": %.1f}}\n',
+    '"latency_us": {"p50": %d, "p90": %d, "p95": %d, "p99": %d, "max": %d, "mean": %.1f}, ' ..
+    '"statuses": {%s}}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(95),
-    latency:percentile(99), latency.max, latency.mean))
+    latency:percentile(99), latency.max, latency.mean, table.concat(counts, ", ")))
 end

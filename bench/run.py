@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -44,13 +45,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import world as world_mod  # noqa: E402
-from service.settings import load_settings  # noqa: E402
-from storage.database import embedded_url  # noqa: E402
+from bench import world as world_mod
+from service.settings import load_settings
+from storage.database import embedded_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -113,10 +114,8 @@ class PeakRSS:
         while not self._stop.is_set():
             sizes = []
             for p in tree(self.pid):
-                try:
+                with contextlib.suppress(psutil.Error):
                     sizes.append(p.memory_info().rss)
-                except psutil.Error:
-                    pass
             if sizes:
                 self.total = max(self.total, sum(sizes))
                 self.single = max(self.single, max(sizes))
@@ -192,6 +191,7 @@ class Bench:
         self.server: subprocess.Popen[bytes] | None = None
         self.admin_key = ""
         self.readers_file = self.folder / "readers.txt"
+        self.load_before = [round(x, 2) for x in os.getloadavg()]
 
     def env(self) -> dict[str, str]:
         """What a user would set: the database, a data folder, two workers."""
@@ -283,8 +283,8 @@ class Bench:
                             ready_s = time.perf_counter() - began
                     except httpx.TransportError:
                         pass
-                loaded = logfile.read_text().count("index loaded")
-                if ready_s is not None and loaded >= WORKERS:
+                started = logfile.read_text().count("Application startup complete")
+                if ready_s is not None and started >= WORKERS:
                     break
                 time.sleep(0.1)
             all_s = time.perf_counter() - began
@@ -293,7 +293,14 @@ class Bench:
         return {
             "workers": WORKERS,
             "ready_s": round(ready_s, 2),
-            "all_workers_loaded_s": round(all_s, 2),
+            "all_workers_started_s": round(all_s, 2),
+            # What the workers did while starting, from their own log lines.
+            "collab_fits_at_start_s": [
+                float(x)
+                for x in re.findall(
+                    r"collaborative models refitted in ([\d.]+) s", logfile.read_text()
+                )
+            ],
             "indexed": readiness.get("indexed"),
             "model_version": readiness.get("model_version"),
             "memory_at_start": server_memory(self.server.pid),
@@ -313,7 +320,9 @@ class Bench:
         self.admin_key = made.stdout.strip().splitlines()[-1]
         # Readers with history, drawn evenly: the rotation's mix of light and heavy readers.
         readers = asyncio.run(self._readers())
-        picked = random.Random(self.args.seed).sample(readers, min(self.plan["readers"], len(readers)))
+        picked = random.Random(self.args.seed).sample(
+            readers, min(self.plan["readers"], len(readers))
+        )
         began = time.perf_counter()
         lines = []
         with httpx.Client(base_url=self.base(), headers=self.auth(), timeout=30) as client:
@@ -374,6 +383,7 @@ class Bench:
             "errors": errors,
             "errors_by_kind": raw["errors"],
             "non_2xx": int(non_2xx[1]) if non_2xx else 0,
+            "statuses": raw["statuses"],
         }
 
     def feeds(self) -> dict[str, Any]:
@@ -402,7 +412,9 @@ class Bench:
         async def client_loop(number: int) -> None:
             rng = random.Random(number)
             stop = time.perf_counter() + seconds
-            async with httpx.AsyncClient(base_url=self.base(), headers=self.auth(), timeout=60) as c:
+            async with httpx.AsyncClient(
+                base_url=self.base(), headers=self.auth(), timeout=60
+            ) as c:
                 batch = 0
                 while time.perf_counter() < stop:
                     now = datetime.now(UTC).isoformat()
@@ -500,7 +512,9 @@ class Bench:
         out = self.folder / "feed_pipeline.json"
         size = min(self.scale.papers, 100_000)
         argv = ["--sizes", str(size), "--readers", str(min(self.scale.readers, 20_000))]
-        return self.script("feed_pipeline.py", [*argv, "--requests", "100", "--out", str(out)], out, 1800)
+        return self.script(
+            "feed_pipeline.py", [*argv, "--requests", "100", "--out", str(out)], out, 1800
+        )
 
     def embed_rate(self) -> dict[str, Any]:
         if not self.plan["embed_papers"]:
@@ -547,6 +561,9 @@ class Bench:
             "command": self.args.command,
             "machine": machine(),
             "total_s": round(time.perf_counter() - began, 1),
+            # The machine may be shared: its load before and after says how quiet it was.
+            "load_average_before": self.load_before,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "stages": self.stages,
         }
 
@@ -572,11 +589,12 @@ def table(report: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
 
     def ok(name: str) -> dict[str, Any] | None:
-        stage = s.get(name)
+        stage: dict[str, Any] | None = s.get(name)
         if stage is None:
             return None
         if stage["status"] != "ok":
-            rows.append((name, f"{stage['status']}: {stage.get('reason', '')[:160]}"))
+            reason = " ".join(str(stage.get("reason", "")).split()).replace("|", "/")
+            rows.append((name, f"{stage['status']}: {reason[:200]}"))
             return None
         return stage
 
@@ -590,13 +608,21 @@ def table(report: dict[str, Any]) -> str:
             )
         )
     if f := ok("fit"):
-        rows.append(("fit job (`paperfeed fit`)", f"{f['seconds']} s, peak RSS {f['peak_rss_mb']} MB"))
+        rows.append(
+            ("fit job (`paperfeed fit`)", f"{f['seconds']} s, peak RSS {f['peak_rss_mb']} MB")
+        )
     if v := ok("serve"):
         rows.append(
             (
                 f"server start ({v['workers']} workers)",
-                f"/ready 200 after {v['ready_s']} s; every worker's index loaded after "
-                f"{v['all_workers_loaded_s']} s",
+                f"/ready 200 after {v['ready_s']} s; every worker started after "
+                f"{v['all_workers_started_s']} s"
+                + (
+                    f" (collaborative models fitted while starting: "
+                    f"{v['collab_fits_at_start_s']} s)"
+                    if v["collab_fits_at_start_s"]
+                    else ""
+                ),
             )
         )
     if fd := ok("feeds"):
@@ -657,8 +683,9 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     head = (
         f"Measured {report['date'][:10]} on {m['cores']} cores ({m['cpu']}), "
-        f"{m['ram_gb']} GB RAM, load tool on the same machine; `{report['command']}` "
-        f"({report['total_s']} s in all).\n\n"
+        f"{m['ram_gb']} GB RAM, load tool on the same machine (load average "
+        f"{report['load_average_before'][0]} before, {report['load_average_after'][0]} after); "
+        f"`{report['command']}` ({report['total_s']} s in all).\n\n"
     )
     return head + table(report)
 
@@ -667,7 +694,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(world_mod.SCALES), default="full")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--database-url", help="a PostgreSQL server where a database may be created")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server where a database may be created"
+    )
     parser.add_argument(
         "--http-only", action="store_true", help="skip the in-process benchmarks after the server"
     )

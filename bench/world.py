@@ -84,7 +84,7 @@ def embedding_model(model_path: str) -> tuple[str, int]:
 
 # --- papers -----------------------------------------------------------------------------
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905 (a paragraph reads better than a column of words)
     "sparse dense neural graph quantum bayesian stochastic robust adaptive efficient "
     "scalable causal latent optimal spectral convex federated contrastive generative "
     "variational recurrent attention transformer kernel manifold tensor diffusion "
@@ -174,7 +174,8 @@ def zipf_rank(n: np.ndarray, exponent: float, u: np.ndarray) -> np.ndarray:
     a = 1.0 - exponent
     top = np.power(n.astype(np.float64) + 1.0, a)
     rank = np.floor(np.power(1.0 + u * (top - 1.0), 1.0 / a)) - 1.0
-    return np.minimum(rank, n - 1).astype(np.int64)
+    out: np.ndarray = np.minimum(rank, n - 1).astype(np.int64)
+    return out
 
 
 @dataclass
@@ -217,9 +218,7 @@ def event_chunks(
         home = plan.homes[readers, (rng.random(n) < 0.3).astype(int)]
         size = plan.topic_start[home + 1] - plan.topic_start[home]
         local = plan.by_topic[plan.topic_start[home] + zipf_rank(size, 0.8, rng.random(n))]
-        everywhere = plan.global_order[
-            zipf_rank(np.full(n, scale.papers), 0.9, rng.random(n))
-        ]
+        everywhere = plan.global_order[zipf_rank(np.full(n, scale.papers), 0.9, rng.random(n))]
         papers = np.where(rng.random(n) < 0.8, local, everywhere)
         saves = rng.random(n) < 0.3
         # Recent days are busier; nothing happens before the paper was published.
