@@ -275,8 +275,10 @@ class Bench:
             while True:
                 if self.server.poll() is not None:
                     raise RuntimeError("the server exited: " + logfile.read_text()[-2000:])
-                if time.perf_counter() - began > 900:
-                    raise RuntimeError("the server was not ready within 900 s")
+                if time.perf_counter() - began > self.args.start_timeout:
+                    raise RuntimeError(
+                        f"the server did not start within {self.args.start_timeout} s"
+                    )
                 if ready_s is None:
                     try:
                         if client.get("/ready").status_code == 200:
@@ -701,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
         "--http-only", action="store_true", help="skip the in-process benchmarks after the server"
     )
     parser.add_argument("--out", type=Path, help="the JSON report (default: bench/results/...)")
+    parser.add_argument(
+        "--start-timeout", type=float, default=1200, help="seconds the server may take to start"
+    )
     args = parser.parse_args(argv)
     args.command = os.environ.get("BENCH_COMMAND") or " ".join(
         ["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]
