@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser run test lint format clean
+.PHONY: install browser run test lint format clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,23 @@ browser:
 		echo "$(CHROMIUM) is missing and cannot be installed here (needs root and apt-get):" \
 			"the browser tests will skip"; \
 	fi
+
+## The load benchmark (bench/run.py): a generated world in a fresh database, the fit job,
+## the real server driven with wrk; JSON and a table in bench/results/. SCALE=full (1M
+## papers, 100k readers, 10M events) or SCALE=small (a few minutes). Debian's wrk is
+## installed with apt-get when missing and this is root; otherwise the feed stage skips.
+SCALE ?= full
+bench: install
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's wrk for the benchmark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends wrk >/dev/null; \
+	else \
+		echo "wrk is missing and cannot be installed here (needs root and apt-get):" \
+			"the feed stage will skip"; \
+	fi
+	BENCH_COMMAND="make bench SCALE=$(SCALE)" $(BIN)/python bench/run.py --scale $(SCALE)
 
 ## Lint, type-check and run the whole test suite.
 test: install browser lint

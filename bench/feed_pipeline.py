@@ -107,11 +107,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--readers", type=int, default=20_000, help="readers with 15 saves")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=OUT, help="the JSON report")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)  # as a server process runs it
     rng = np.random.default_rng(0)
     results = [run(int(n), args.readers, args.requests, rng) for n in args.sizes.split(",")]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "feed_pipeline",
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
@@ -120,8 +121,8 @@ def main() -> None:
         "readers": args.readers,
         "results": results,
     }
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {OUT}")
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,773 @@
+"""The load benchmark: a generated world in a fresh database, the fit job, the real server
+driven over HTTP, one JSON report and a markdown table.
+
+    make bench                 # full scale: 1M papers, 100k readers, 10M events
+    make bench SCALE=small     # 20k papers, 2k readers, 100k events: a few minutes
+
+    .venv/bin/python bench/run.py --scale small [--database-url postgresql://...]
+
+Stages, each timed and recorded even when it fails or cannot run (with the reason):
+world (bench/world.py), fit (`paperfeed fit`: wall time, peak RSS), serve (`paperfeed serve`
+with PAPERFEED_WORKERS=2: seconds until /ready answers 200 and until every worker has
+loaded its index; RSS per process), feed (wrk with bench/feed.lua rotating over reader
+tokens at concurrency 1, 16 and 64), events (POST /v1/events, batches of 500, several
+clients; then the database must hold exactly the distinct events sent), and the in-process
+benchmarks that exist beside this one (feed_pipeline, embed_rate, ann_recall).
+
+The database is a new one on the PostgreSQL server of --database-url or
+PAPERFEED_DATABASE_URL, else on an embedded server in a temporary folder (as `paperfeed
+serve` starts one). Writes bench/results/bench-<scale>-<YYYYMMDD>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import psutil  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import world as world_mod
+from service.settings import load_settings
+from storage.database import embedded_url
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+PAPERFEED = str(BIN / "paperfeed")
+LUA = ROOT / "bench" / "feed.lua"
+
+# Per scale: seconds per wrk run, readers rotated over, event-load seconds and clients.
+PLANS: dict[str, dict[str, Any]] = {
+    "tiny": {"wrk_s": 3, "readers": 100, "events_s": 3, "clients": 2, "embed_papers": 0},
+    "small": {"wrk_s": 10, "readers": 1000, "events_s": 10, "clients": 4, "embed_papers": 300},
+    "full": {"wrk_s": 60, "readers": 5000, "events_s": 60, "clients": 4, "embed_papers": 2000},
+}
+CONCURRENCY = (1, 16, 64)
+EVENT_BATCH = 500
+WORKERS = 2
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        model = found[1].strip() if found else model
+    return {
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+class PeakRSS:
+    """Polls a process tree's RSS (summed, and the largest single process) until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.every = pid, every
+        self.total = self.single = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sizes = []
+            for p in tree(self.pid):
+                with contextlib.suppress(psutil.Error):
+                    sizes.append(p.memory_info().rss)
+            if sizes:
+                self.total = max(self.total, sum(sizes))
+                self.single = max(self.single, max(sizes))
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return {"peak_rss_mb": mb(self.single), "peak_rss_tree_mb": mb(self.total)}
+
+
+def mb(n: float) -> float:
+    return round(n / 2**20, 1)
+
+
+def server_memory(pid: int) -> list[dict[str, Any]]:
+    """RSS, USS and PSS of the supervisor and each worker (oldest first): what a second
+    worker adds is its USS (memory no other process shares)."""
+    out = []
+    processes = sorted(tree(pid), key=lambda p: p.create_time())
+    for i, p in enumerate(processes):
+        try:
+            full = p.memory_full_info()
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            continue
+        role = "supervisor" if i == 0 else ("worker" if "spawn" in cmd else "helper")
+        out.append(
+            {
+                "pid": p.pid,
+                "role": role,
+                "rss_mb": mb(full.rss),
+                "uss_mb": mb(getattr(full, "uss", 0)),
+                "pss_mb": mb(getattr(full, "pss", 0)),
+            }
+        )
+    return out
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+
+
+async def fetch_value(url: str, query: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+# --- stages -------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.scale = world_mod.SCALES[args.scale]
+        self.plan = PLANS[args.scale]
+        self.folder = Path(tempfile.mkdtemp(prefix=f"paperfeed-bench-{args.scale}-"))
+        self.stages: dict[str, dict[str, Any]] = {}
+        self.database_url = ""
+        self.port = free_port()
+        self.server: subprocess.Popen[bytes] | None = None
+        self.admin_key = ""
+        self.readers_file = self.folder / "readers.txt"
+        self.load_before = [round(x, 2) for x in os.getloadavg()]
+
+    def env(self) -> dict[str, str]:
+        """What a user would set: the database, a data folder, two workers."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
+        return base | {
+            "PAPERFEED_DATABASE_URL": self.database_url,
+            "PAPERFEED_DATA_DIR": str(self.folder / "data"),
+            "PAPERFEED_PORT": str(self.port),
+            "PAPERFEED_WORKERS": str(WORKERS),
+            # Reader tokens minted before the load must outlive it.
+            "PAPERFEED_READER_TOKEN_TTL_SECONDS": "86400",
+            "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
+        }
+
+    def stage(self, name: str, job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        log(f"stage {name} ...")
+        began = time.perf_counter()
+        try:
+            result = job()
+        except Skipped as exc:
+            result = {"status": "skipped", "reason": str(exc)}
+        except Exception as exc:
+            traceback.print_exc()
+            result = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+        result.setdefault("status", "ok")
+        result["stage_s"] = round(time.perf_counter() - began, 1)
+        self.stages[name] = result
+        log(f"stage {name}: {json.dumps(result)[:600]}")
+        return result
+
+    # -- database and world
+
+    def make_database(self) -> dict[str, Any]:
+        configured = self.args.database_url or os.environ.get("PAPERFEED_DATABASE_URL")
+        if configured:
+            server, kind = configured, "configured PostgreSQL"
+        else:
+            server, kind = embedded_url(self.folder / "pg", delete_on_exit=True), "embedded"
+        name = f"paperfeed_bench_{self.args.scale}"
+        self.database_url = asyncio.run(fresh_database(server, name))
+        version = asyncio.run(fetch_value(self.database_url, "SHOW server_version"))
+        return {"kind": kind, "database": name, "postgres": version}
+
+    def make_world(self) -> dict[str, Any]:
+        model_path = load_settings({}).resolved_model_path()
+        name, dim = world_mod.embedding_model(model_path)
+        built = asyncio.run(
+            world_mod.generate(
+                self.database_url, self.scale, model=name, dim=dim, seed=self.args.seed
+            )
+        )
+        return asdict(built)
+
+    # -- fit
+
+    def fit(self) -> dict[str, Any]:
+        probe = subprocess.run([PAPERFEED, "fit", "--help"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            raise Skipped("`paperfeed fit` is not in this build: " + probe.stderr.strip()[-200:])
+        logfile = self.folder / "fit.log"
+        began = time.perf_counter()
+        with logfile.open("w") as out:
+            job = subprocess.Popen([PAPERFEED, "fit"], env=self.env(), stdout=out, stderr=out)
+            peak = PeakRSS(job.pid)
+            code = job.wait()
+        seconds = time.perf_counter() - began
+        result: dict[str, Any] = {"seconds": round(seconds, 1), **peak.stop(), "exit_code": code}
+        if code != 0:
+            result |= {"status": "failed", "reason": logfile.read_text()[-1000:]}
+        return result
+
+    # -- the server
+
+    def start_server(self) -> dict[str, Any]:
+        logfile = self.folder / "serve.log"
+        began = time.perf_counter()
+        out = logfile.open("w")
+        self.server = subprocess.Popen([PAPERFEED, "serve"], env=self.env(), stdout=out, stderr=out)
+        ready_s = None
+        with httpx.Client(base_url=self.base(), timeout=10) as client:
+            while True:
+                if self.server.poll() is not None:
+                    raise RuntimeError("the server exited: " + logfile.read_text()[-2000:])
+                if time.perf_counter() - began > self.args.start_timeout:
+                    raise RuntimeError(
+                        f"the server did not start within {self.args.start_timeout} s"
+                    )
+                if ready_s is None:
+                    try:
+                        if client.get("/ready").status_code == 200:
+                            ready_s = time.perf_counter() - began
+                    except httpx.TransportError:
+                        pass
+                started = logfile.read_text().count("Application startup complete")
+                if ready_s is not None and started >= WORKERS:
+                    break
+                time.sleep(0.1)
+            all_s = time.perf_counter() - began
+            readiness = client.get("/ready").json()
+        assert self.server is not None
+        return {
+            "workers": WORKERS,
+            "ready_s": round(ready_s, 2),
+            "all_workers_started_s": round(all_s, 2),
+            # What the workers did while starting, from their own log lines.
+            "collab_fits_at_start_s": [
+                float(x)
+                for x in re.findall(
+                    r"collaborative models refitted in ([\d.]+) s", logfile.read_text()
+                )
+            ],
+            "indexed": readiness.get("indexed"),
+            "model_version": readiness.get("model_version"),
+            "memory_at_start": server_memory(self.server.pid),
+        }
+
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def credentials(self) -> dict[str, Any]:
+        made = subprocess.run(
+            [PAPERFEED, "keys", "create", "--name", "bench", "--scope", "admin"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.admin_key = made.stdout.strip().splitlines()[-1]
+        # Readers with history, drawn evenly: the rotation's mix of light and heavy readers.
+        readers = asyncio.run(self._readers())
+        picked = random.Random(self.args.seed).sample(
+            readers, min(self.plan["readers"], len(readers))
+        )
+        began = time.perf_counter()
+        lines = []
+        with httpx.Client(base_url=self.base(), headers=self.auth(), timeout=30) as client:
+            for user in picked:
+                answer = client.post("/v1/tokens", json={"user_id": user})
+                answer.raise_for_status()
+                lines.append(f"{user} {answer.json()['token']}\n")
+        self.readers_file.write_text("".join(lines))
+        return {"readers": len(lines), "mint_s": round(time.perf_counter() - began, 1)}
+
+    async def _readers(self) -> list[str]:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            rows = await conn.fetch("SELECT DISTINCT user_id FROM events ORDER BY user_id")
+        finally:
+            await conn.close()
+        return [r["user_id"] for r in rows]
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    # -- feeds over HTTP
+
+    def wrk(self, concurrency: int, seconds: int) -> dict[str, Any]:
+        threads = min(concurrency, os.cpu_count() or 1)
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            f"{self.base()}/",
+            "--",
+            str(self.readers_file),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+        found = re.search(r"^BENCH_JSON (.+)$", done.stdout, re.MULTILINE)
+        if done.returncode != 0 or not found:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+        raw = json.loads(found[1])
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+        seconds_run = raw["duration_us"] / 1e6
+        errors = sum(raw["errors"].values())
+        return {
+            "concurrency": concurrency,
+            "wrk_threads": threads,
+            "seconds": round(seconds_run, 1),
+            "requests": raw["requests"],
+            "feeds_per_s": round(raw["requests"] / seconds_run, 1),
+            "p50_ms": round(raw["latency_us"]["p50"] / 1000, 2),
+            "p95_ms": round(raw["latency_us"]["p95"] / 1000, 2),
+            "p99_ms": round(raw["latency_us"]["p99"] / 1000, 2),
+            "max_ms": round(raw["latency_us"]["max"] / 1000, 2),
+            "errors": errors,
+            "errors_by_kind": raw["errors"],
+            "non_2xx": int(non_2xx[1]) if non_2xx else 0,
+            "statuses": raw["statuses"],
+        }
+
+    def feeds(self) -> dict[str, Any]:
+        if shutil.which("wrk") is None:
+            raise Skipped("wrk is not installed (make bench installs Debian's wrk as root)")
+        # Each process's first requests pay one-off costs (imports, caches); not measured.
+        warm = self.wrk(16, max(3, self.plan["wrk_s"] // 4))
+        runs = [self.wrk(c, self.plan["wrk_s"]) for c in CONCURRENCY]
+        return {"warm_up": {"seconds": warm["seconds"], "requests": warm["requests"]}, "runs": runs}
+
+    # -- events over HTTP
+
+    def events(self) -> dict[str, Any]:
+        if (ROOT / "bench" / "events_load.py").is_file():
+            return self._events_load()
+        return asyncio.run(self._events())
+
+    def _events_load(self) -> dict[str, Any]:
+        """bench/events_load.py's driver against this server (it re-posts every tenth batch,
+        as a retrying client would, and checks the server counted those as duplicates)."""
+        out = self.folder / "events_load.json"
+        argv = [
+            *("--database-url", self.database_url, "--url", self.base(), "--key", self.admin_key),
+            *("--clients", str(self.plan["clients"]), "--batch", str(EVENT_BATCH)),
+            *("--duration", str(self.plan["events_s"]), "--out", str(out)),
+        ]
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "events_load.py"), *argv],
+            capture_output=True,
+            text=True,
+            timeout=self.plan["events_s"] + 600,
+            cwd=ROOT,
+        )
+        if not out.is_file():
+            raise RuntimeError(f"exit {done.returncode}: {(done.stdout + done.stderr)[-1500:]}")
+        theirs: dict[str, Any] = json.loads(out.read_text())
+        result = {
+            "driver": "bench/events_load.py",
+            "clients": theirs["clients"],
+            "batch": theirs["batch"],
+            "seconds": theirs["seconds"],
+            "events_sent": theirs["distinct_sent"],
+            "events_per_s": theirs["events_per_s"],
+            "exact": theirs["exact"],
+            "report": theirs,
+        }
+        if done.returncode != 0 or not theirs["exact"]:
+            result["status"] = "failed"
+            result["reason"] = (done.stdout + done.stderr)[-500:]
+        return result
+
+    async def _events(self) -> dict[str, Any]:
+        users = [line.split()[0] for line in self.readers_file.read_text().splitlines()]
+        papers = self.scale.papers
+        seconds, clients = self.plan["events_s"], self.plan["clients"]
+        before = await fetch_value(self.database_url, "SELECT count(*) FROM events")
+        sent: list[int] = [0] * clients
+        accepted: list[int] = [0] * clients
+        latencies: list[float] = []
+        failures: list[str] = []
+
+        async def client_loop(number: int) -> None:
+            rng = random.Random(number)
+            stop = time.perf_counter() + seconds
+            async with httpx.AsyncClient(
+                base_url=self.base(), headers=self.auth(), timeout=60
+            ) as c:
+                batch = 0
+                while time.perf_counter() < stop:
+                    now = datetime.now(UTC).isoformat()
+                    events = [
+                        {
+                            "event_id": f"load-{number}-{batch}-{i}",
+                            "type": "save" if rng.random() < 0.3 else "click",
+                            "user_id": rng.choice(users),
+                            "paper_id": f"w{rng.randrange(papers):07d}",
+                            "occurred_at": now,
+                        }
+                        for i in range(EVENT_BATCH)
+                    ]
+                    began = time.perf_counter()
+                    answer = await c.post("/v1/events", json={"events": events})
+                    latencies.append(time.perf_counter() - began)
+                    batch += 1
+                    if answer.status_code != 200:
+                        failures.append(f"{answer.status_code}: {answer.text[:200]}")
+                        continue
+                    sent[number] += EVENT_BATCH
+                    accepted[number] += answer.json()["accepted"]
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client_loop(n) for n in range(clients)))
+        took = time.perf_counter() - began
+        stored = await fetch_value(
+            self.database_url, "SELECT count(*) FROM events WHERE event_id LIKE 'load-%'"
+        )
+        after = await fetch_value(self.database_url, "SELECT count(*) FROM events")
+        latencies.sort()
+        total = sum(sent)
+        result = {
+            "driver": "bench/run.py",
+            "clients": clients,
+            "batch": EVENT_BATCH,
+            "seconds": round(took, 1),
+            "events_sent": total,
+            "events_accepted": sum(accepted),
+            "events_per_s": round(total / took, 1),
+            "batch_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
+            "batch_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1)
+            if latencies
+            else None,
+            "failed_batches": len(failures),
+            "first_failures": failures[:3],
+            "stored_in_database": stored,
+            "database_grew_by": after - before,
+            "exact": stored == total and after - before == total,
+        }
+        if not result["exact"] or failures:
+            result["status"] = "failed"
+            result["reason"] = "the database does not hold exactly the events sent"
+        return result
+
+    def memory_after_load(self) -> dict[str, Any]:
+        assert self.server is not None
+        processes = server_memory(self.server.pid)
+        workers = [p for p in processes if p["role"] == "worker"]
+        out: dict[str, Any] = {"processes": processes}
+        if len(workers) >= 2:
+            out["first_worker_rss_mb"] = workers[0]["rss_mb"]
+            out["second_worker_rss_mb"] = workers[1]["rss_mb"]
+            out["second_worker_uss_mb"] = workers[1]["uss_mb"]
+        return out
+
+    def stop_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(60)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+
+    # -- the benchmarks beside this one, as subprocesses
+
+    def script(self, name: str, argv: list[str], out: Path, timeout: int) -> dict[str, Any]:
+        path = ROOT / "bench" / name
+        if not path.is_file():
+            raise Skipped(f"bench/{name} is not in this build")
+        done = subprocess.run(
+            [sys.executable, str(path), *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"exit {done.returncode}: {(done.stdout + done.stderr)[-1500:]}")
+        if out.is_file():
+            loaded: dict[str, Any] = json.loads(out.read_text())
+            return {"command": " ".join(["python", f"bench/{name}", *argv]), "result": loaded}
+        return {"command": f"bench/{name}", "output_tail": done.stdout[-1500:]}
+
+    def feed_pipeline(self) -> dict[str, Any]:
+        out = self.folder / "feed_pipeline.json"
+        size = min(self.scale.papers, 100_000)
+        argv = ["--sizes", str(size), "--readers", str(min(self.scale.readers, 20_000))]
+        return self.script(
+            "feed_pipeline.py", [*argv, "--requests", "100", "--out", str(out)], out, 1800
+        )
+
+    def embed_rate(self) -> dict[str, Any]:
+        if not self.plan["embed_papers"]:
+            raise Skipped("not at this scale")
+        out = self.folder / "embed_rate.json"
+        argv = ["--papers", str(self.plan["embed_papers"]), "--out", str(out)]
+        server = urlunsplit(urlsplit(self.database_url)._replace(path="/postgres"))
+        return self.script("embed_rate.py", [*argv, "--database-url", server], out, 1800)
+
+    def ann_recall(self) -> dict[str, Any]:
+        out = self.folder / "ann_recall.json"
+        size = "full" if self.args.scale == "full" else "small"
+        return self.script("ann_recall.py", ["--scale", size, "--out", str(out)], out, 3600)
+
+    # -- everything
+
+    def run(self) -> dict[str, Any]:
+        began = time.perf_counter()
+        try:
+            if self.stage("database", self.make_database)["status"] != "ok":
+                return self.report(began)
+            if self.stage("world", self.make_world)["status"] != "ok":
+                return self.report(began)
+            self.stage("fit", self.fit)
+            if self.stage("serve", self.start_server)["status"] == "ok":
+                if self.stage("credentials", self.credentials)["status"] == "ok":
+                    self.stage("feeds", self.feeds)
+                    self.stage("events", self.events)
+                self.stage("server_memory", self.memory_after_load)
+        finally:
+            self.stop_server()
+        if not self.args.http_only:
+            self.stage("feed_pipeline", self.feed_pipeline)
+            self.stage("embed_rate", self.embed_rate)
+            self.stage("ann_recall", self.ann_recall)
+        return self.report(began)
+
+    def report(self, began: float) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return {
+            "benchmark": "paperfeed load benchmark (bench/run.py)",
+            "date": now.isoformat(timespec="seconds"),
+            "scale": self.args.scale,
+            "world": asdict(self.scale),
+            "command": self.args.command,
+            "machine": machine(),
+            "total_s": round(time.perf_counter() - began, 1),
+            # The machine may be shared: its load before and after says how quiet it was.
+            "load_average_before": self.load_before,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "stages": self.stages,
+        }
+
+
+class Skipped(Exception):
+    """A stage that cannot run in this build or at this scale; the message says why."""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+def table(report: dict[str, Any]) -> str:
+    s = report["stages"]
+    rows: list[tuple[str, str]] = []
+
+    def ok(name: str) -> dict[str, Any] | None:
+        stage: dict[str, Any] | None = s.get(name)
+        if stage is None:
+            return None
+        if stage["status"] != "ok":
+            reason = " ".join(str(stage.get("reason", "")).split()).replace("|", "/")
+            rows.append((name, f"{stage['status']}: {reason[:200]}"))
+            return None
+        return stage
+
+    if w := ok("world"):
+        rows.append(
+            (
+                "world generated (COPY)",
+                f"{w['papers']:,} papers, {w['readers']:,} readers, {w['events']:,} events "
+                f"in {w['total_s']} s (papers {w['papers_s']} s, events {w['events_s']} s, "
+                f"indexes {w['indexes_s']} s)",
+            )
+        )
+    if f := ok("fit"):
+        rows.append(
+            ("fit job (`paperfeed fit`)", f"{f['seconds']} s, peak RSS {f['peak_rss_mb']} MB")
+        )
+    if v := ok("serve"):
+        rows.append(
+            (
+                f"server start ({v['workers']} workers)",
+                f"/ready 200 after {v['ready_s']} s; every worker started after "
+                f"{v['all_workers_started_s']} s"
+                + (
+                    f" (collaborative models fitted while starting: "
+                    f"{v['collab_fits_at_start_s']} s)"
+                    if v["collab_fits_at_start_s"]
+                    else ""
+                ),
+            )
+        )
+    if fd := ok("feeds"):
+        for r in fd["runs"]:
+            rows.append(
+                (
+                    f"feed over HTTP, concurrency {r['concurrency']}",
+                    f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
+                    f"{r['feeds_per_s']} feeds/s, {r['errors'] + r['non_2xx']} errors "
+                    f"({r['requests']:,} in {r['seconds']} s)",
+                )
+            )
+    if e := ok("events"):
+        rows.append(
+            (
+                f"events over HTTP ({e['clients']} clients, batches of {e['batch']})",
+                f"{e['events_per_s']:,} events/s ({e['events_sent']:,} in {e['seconds']} s); "
+                f"database holds exactly the events sent: {'yes' if e['exact'] else 'NO'}",
+            )
+        )
+    if m := ok("server_memory"):
+        workers = [p for p in m["processes"] if p["role"] == "worker"]
+        text = "; ".join(
+            f"worker {i + 1}: RSS {p['rss_mb']} MB (USS {p['uss_mb']} MB)"
+            for i, p in enumerate(workers)
+        )
+        sup = next((p for p in m["processes"] if p["role"] == "supervisor"), None)
+        if sup:
+            text += f"; supervisor RSS {sup['rss_mb']} MB"
+        rows.append(("server memory after the load", text))
+    if p := ok("feed_pipeline"):
+        for r in p["result"].get("results", []):
+            for ranker in ("heuristic", "lightgbm"):
+                if ranker in r:
+                    rows.append(
+                        (
+                            f"in-process feed work, {r['papers']:,} papers, {ranker}",
+                            f"median {r[ranker]['median_ms']} ms, p95 {r[ranker]['p95_ms']} ms",
+                        )
+                    )
+    if er := ok("embed_rate"):
+        res = er["result"]
+        rows.append(
+            (
+                f"embedding in the server ({res['papers']} CiteULike-a papers)",
+                f"{res['server']['papers_per_second']} papers/s, "
+                f"{res['server_share_of_offline']:.0%} of the offline rate",
+            )
+        )
+    if a := ok("ann_recall"):
+        found = recalls(a.get("result", {}))
+        rows.append(("ANN recall (bench/ann_recall.py)", "; ".join(found[:6]) or "see the JSON"))
+    lines = ["| measure | result |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
+
+
+def recalls(value: Any, path: str = "") -> list[str]:
+    """`path = value` of every number whose key speaks of recall or build time, in order."""
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in recalls(v, f"{path}.{k}" if path else k)]
+    wanted = ("recall" in path or "build" in path) and isinstance(value, int | float)
+    return [f"{path} = {value}"] if wanted else []
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    head = (
+        f"Measured {report['date'][:10]} on {m['cores']} cores ({m['cpu']}), "
+        f"{m['ram_gb']} GB RAM, load tool on the same machine (load average "
+        f"{report['load_average_before'][0]} before, {report['load_average_after'][0]} after); "
+        f"`{report['command']}` ({report['total_s']} s in all).\n\n"
+    )
+    return head + table(report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=sorted(world_mod.SCALES), default="full")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server where a database may be created"
+    )
+    parser.add_argument(
+        "--http-only", action="store_true", help="skip the in-process benchmarks after the server"
+    )
+    parser.add_argument("--out", type=Path, help="the JSON report (default: bench/results/...)")
+    parser.add_argument(
+        "--start-timeout", type=float, default=1200, help="seconds the server may take to start"
+    )
+    args = parser.parse_args(argv)
+    args.command = os.environ.get("BENCH_COMMAND") or " ".join(
+        ["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]
+    )
+    report = Bench(args).run()
+    out = args.out or RESULTS / f"bench-{args.scale}-{datetime.now(UTC):%Y%m%d}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    out.with_suffix(".md").write_text(text)
+    print(text)
+    log(f"wrote {out} and {out.with_suffix('.md')}")
+    failed = [k for k, v in report["stages"].items() if v["status"] == "failed"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
