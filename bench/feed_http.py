@@ -114,7 +114,7 @@ def start_server(
         stderr=subprocess.STDOUT,
     )
     key = ""
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600  # a loaded machine starts slowly
     while time.monotonic() < deadline and not key:
         time.sleep(0.5)
         match = re.search(r"(pf_[0-9a-f]{12}_[A-Za-z0-9_-]{43})", log.read_text())
