@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from ranking.errors import (
 )
 from service import runtime as runtime_module
 from service.auth import AuthenticationMiddleware, rate_limit_id
+from service.feed import expire_lists_forever
 from service.logs import RequestContext
 from service.metrics import request_metrics
 from service.routes import HANDLERS, demo
@@ -155,6 +157,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         rt = await runtime_module.start(settings, embedder)
+        # stop() cancels it with the runtime's own tasks.
+        rt.tasks.append(asyncio.create_task(expire_lists_forever(rt), name="expire-lists"))
         app.state.runtime = rt
         try:
             yield

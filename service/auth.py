@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -121,7 +122,34 @@ def read_reader_token(secret: bytes, token: str) -> tuple[str, str]:
 # --- the middleware ---------------------------------------------------------------------
 
 
-async def authenticate(store: Store, token_secret: bytes, header: str | None) -> Principal:
+class KeyCache:
+    """API key records kept for `seconds` after each read, so that a request does not
+    wait on the database to learn who is calling. A key revoked elsewhere (`paperfeed keys
+    revoke`, another process) is refused within `seconds`; unknown keys are not kept (a
+    key made a moment later works at once). 0: read the database every time."""
+
+    def __init__(self, store: Store, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.store = store
+        self.seconds = seconds
+        self.clock = clock
+        self._kept: dict[str, tuple[float, KeyRecord]] = {}
+
+    async def get(self, key_id: str) -> KeyRecord | None:
+        now = self.clock()
+        kept = self._kept.get(key_id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        key = await self.store.get_key(key_id)
+        if key is None or self.seconds <= 0:
+            self._kept.pop(key_id, None)
+            return key
+        if len(self._kept) >= 10_000:  # keys are few; bound it all the same
+            self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
+        self._kept[key_id] = (now + self.seconds, key)
+        return key
+
+
+async def authenticate(keys: KeyCache, token_secret: bytes, header: str | None) -> Principal:
     if not header:
         raise Unauthorized(f"this endpoint needs credentials: {_HOW}")
     scheme, _, credential = header.partition(" ")
@@ -130,7 +158,7 @@ async def authenticate(store: Store, token_secret: bytes, header: str | None) ->
         raise Unauthorized(f"unsupported Authorization header: {_HOW}")
     if credential.startswith(KEY_PREFIX):
         match = _KEY.fullmatch(credential)
-        key = await store.get_key(match[1]) if match else None
+        key = await keys.get(match[1]) if match else None
         if (
             match is None
             or key is None
@@ -141,7 +169,7 @@ async def authenticate(store: Store, token_secret: bytes, header: str | None) ->
             raise Unauthorized(f"API key {key.key_id} was revoked")
         return Principal(key.key_id, frozenset(key.scopes))
     reader, key_id = read_reader_token(token_secret, credential)
-    key = await store.get_key(key_id)
+    key = await keys.get(key_id)
     if key is None or key.revoked_at is not None:
         raise Unauthorized("the key that minted this reader token was revoked")
     return Principal(key_id, frozenset(), reader=reader)
@@ -155,7 +183,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         runtime = connection.app.state.runtime
         principal = await authenticate(
-            runtime.store, runtime.token_secret, connection.headers.get("authorization")
+            runtime.keys, runtime.token_secret, connection.headers.get("authorization")
         )
         return AuthenticationResult(user=principal, auth=None)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
@@ -30,8 +31,10 @@ from service import metrics, wire
 from service.cursor import cursor_key, make_cursor, read_cursor
 from service.runtime import Runtime
 from storage.feeds import FeedInputs, paper_facts, paper_works, plan_feed, read_inputs
-from storage.pages import forget_lists, kept_list, log_page, withdrawn_among
+from storage.pages import expire_lists, kept_list, log_page, withdrawn_among
 from storage.rows import Impression, KeptItem, KeptList
+
+log = logging.getLogger(__name__)
 
 # The candidate sources as readers see them: every collaborative model is "collaborative".
 REASONS = {"related": "collaborative", "factors": "collaborative", "ease": "collaborative"}
@@ -124,7 +127,6 @@ async def serve_feed(
         kept=KeptList(limit, rest) if rest else None,
     )
     metrics.FEEDS.labels(ranker.version).inc()
-    await forget_lists(rt.store, user_id, now - timedelta(seconds=settings.feed_cursor_ttl_seconds))
     return wire.Feed(
         request_id=request_id,
         model_version=ranker.version,
@@ -168,6 +170,21 @@ async def serve_page(
         next=_cursor(rt, user_id, request_id, page + 1) if more else None,
         page=page,
     )
+
+
+async def expire_lists_forever(rt: Runtime) -> None:
+    """Drop expired ranked lists every `stats_refresh_seconds`: one statement for all
+    readers in the background, not one per feed (a cursor's expiry is checked when it is
+    used, so a list outliving its time by a little changes nothing)."""
+    while True:
+        await asyncio.sleep(rt.settings.stats_refresh_seconds)
+        ttl = timedelta(seconds=rt.settings.feed_cursor_ttl_seconds)
+        try:
+            await expire_lists(rt.store, datetime.now(UTC) - ttl)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("dropping expired ranked lists failed; trying again later")
 
 
 def _cursor(rt: Runtime, user_id: str, request_id: uuid.UUID, page: int) -> str:

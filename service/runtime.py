@@ -20,7 +20,7 @@ from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_STATS, CatalogueStats
 from service import metrics
-from service.auth import TOKEN_SECRET_NAME
+from service.auth import TOKEN_SECRET_NAME, KeyCache
 from service.settings import Settings
 from service.worker import EmbeddingWorker, IndexFollower, load_embedder
 from storage.claim import EmbeddingClaim
@@ -58,6 +58,11 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
     draining: bool = False
+    # API keys as the database held them a few seconds ago (service.auth).
+    keys: KeyCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCache(self.store, self.settings.key_cache_seconds)
 
     @property
     def resting(self) -> Resting:

@@ -81,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Requests per minute per API key (per reader for reader tokens, per address without
     # credentials); 0: no limit. /health and /ready are exempt.
     rate_limit_per_minute: int = 0
+    # Seconds a process keeps an API key's record after reading it: a key revoked elsewhere
+    # is refused within this long (0: read the database on every request).
+    key_cache_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
     # Lifetime of reader tokens minted by POST /v1/tokens (and the longest one may ask for).
     reader_token_ttl_seconds: int = 900
     # On SIGTERM, seconds to keep serving (with /ready answering 503) before shutting down.

@@ -31,9 +31,10 @@ async def log_page(
         await store.pool.executemany(sql("insert_impression"), args)
 
 
-async def forget_lists(store: Store, user_id: str, before: datetime) -> None:
-    """Drop the reader's ranked lists kept since before `before` (their cursors expired)."""
-    await store.pool.execute(sql("forget_ranked_lists"), user_id, before)
+async def expire_lists(store: Store, before: datetime) -> int:
+    """Drop every ranked list kept since before `before` (their cursors expired); how many."""
+    tag: str = await store.pool.execute(sql("expire_ranked_lists"), before)
+    return int(tag.split()[-1])  # "DELETE 12"
 
 
 async def withdrawn_among(store: Store, paper_ids: Sequence[str]) -> set[str]:

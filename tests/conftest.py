@@ -62,13 +62,15 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    # No exploration: tests assert exact orders. Fast polling: tests wait on background work.
+    # No exploration: tests assert exact orders. Fast polling: tests wait on background work
+    # (and on a revoked key to leave the key cache).
     return load_settings(
         {},
         database_url=database_url,
         data_dir=tmp_path,
         embed_poll_seconds=0.2,
         model_poll_seconds=0.2,
+        key_cache_seconds=0.5,
         explore_share=0.0,
     )
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
+from ranking.embedder import Embedder
 from service.auth import mint_reader_token
-from tests.support import AppClient, event, runtime_of, side_store
+from service.settings import Settings
+from tests.support import AppClient, event, running_app, runtime_of, side_store
 
 _ids = itertools.count()
 
@@ -239,6 +245,8 @@ async def test_revoking_a_key_stops_it_and_the_tokens_it_minted(client: AppClien
     ) as store:  # as `paperfeed keys revoke` does
         assert (await store.revoke_key(key_id)) is not None
         listed = {k.key_id: k for k in await store.list_keys()}
+    # Refused once the server's copy of the key is older than PAPERFEED_KEY_CACHE_SECONDS.
+    await asyncio.sleep(runtime_of(client).settings.key_cache_seconds)
     for credential in (key, token):
         response = await client.get("/v1/users/carol/feed", headers=_bearer(credential))
         assert response.status_code == 401
@@ -280,3 +288,25 @@ async def test_a_reader_token_cannot_post_events_of_another_reader(catalogue: Ap
 
 def _bearer(credential: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {credential}"}
+
+
+async def test_a_key_is_read_once_per_cache_period_and_revocation_wins_after_it(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """The server keeps a key's record for PAPERFEED_KEY_CACHE_SECONDS: a key revoked
+    elsewhere still works until then (read from the cache, not the database), never after."""
+    seconds = 5.0
+    async with running_app(
+        msgspec.structs.replace(settings, key_cache_seconds=seconds), embedder
+    ) as client:
+        key = await client.create_key("feed:read", name="cached")
+        assert (await client.get("/v1/trending", headers=_bearer(key))).status_code == 200
+        read_at = time.monotonic()
+        async with side_store(runtime_of(client).database_url) as store:
+            assert (await store.revoke_key(key.split("_")[1])) is not None
+        within = await client.get("/v1/trending", headers=_bearer(key))
+        if time.monotonic() - read_at < seconds:  # not yet looked up again: still the cached key
+            assert within.status_code == 200
+        await asyncio.sleep(max(0.0, read_at + seconds - time.monotonic()))
+        refused = await client.get("/v1/trending", headers=_bearer(key))
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]

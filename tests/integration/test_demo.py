@@ -3,6 +3,7 @@ under the demo key; without demo mode those routes do not exist."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -32,7 +33,9 @@ async def test_without_demo_mode_there_are_no_demo_routes(client: AppClient) -> 
     assert minted.status_code == 404
 
 
-async def test_demo_tokens_speak_for_one_reader_until_the_demo_key_goes(demo: AppClient) -> None:
+async def test_demo_tokens_speak_for_one_reader_until_the_demo_key_goes(
+    demo: AppClient, settings: Settings
+) -> None:
     admin = demo.headers.pop("Authorization")
     minted = await demo.post("/v1/demo/tokens", json={"user_id": "zoe"})
     assert minted.status_code == 200, minted.text
@@ -58,4 +61,5 @@ async def test_demo_tokens_speak_for_one_reader_until_the_demo_key_goes(demo: Ap
 
     async with side_store(demo.database_url or "") as store:
         await store.revoke_key(demo.demo_key_id)  # type: ignore[attr-defined]
+    await asyncio.sleep(settings.key_cache_seconds)  # the server's copy of the key expires
     assert (await demo.get("/v1/users/zoe/feed", headers=reader)).status_code == 401

@@ -4,6 +4,7 @@ page), explanations that name what the reader really did, and explain=true."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import lightgbm
@@ -12,7 +13,8 @@ import pytest
 
 from ranking.embedder import Embedder, paper_text
 from ranking.model import LightGBMRanker
-from tests.support import TOPICS, AppClient, event, runtime_of, wait_indexed
+from storage.pages import expire_lists
+from tests.support import TOPICS, AppClient, event, runtime_of, side_store, wait_indexed
 
 
 async def get_feed(client: AppClient, user: str, status: int = 200, **params: Any) -> Any:
@@ -69,6 +71,13 @@ async def test_forged_foreign_and_expired_cursors_are_refused(catalogue: AppClie
     await catalogue.fetchval("UPDATE ranked_lists SET created_at = now() - interval '2 days'")
     problem = await get_feed(catalogue, "quinn", 410, cursor=cursor)
     assert "expired" in problem["detail"]
+    # The periodic task (service.feed.expire_lists_forever) drops expired lists of every
+    # reader, and only those; a feed request no longer does.
+    await get_feed(catalogue, "sam", limit=3)
+    ttl = timedelta(seconds=runtime_of(catalogue).settings.feed_cursor_ttl_seconds)
+    async with side_store(runtime_of(catalogue).database_url) as store:
+        assert await expire_lists(store, datetime.now(UTC) - ttl) == 1
+    assert await catalogue.fetchval("SELECT array_agg(user_id) FROM ranked_lists") == ["sam"]
 
 
 async def test_near_duplicates_collapse_and_authors_are_capped(
