@@ -35,38 +35,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "feed_http.json"
 
-LUA = """
-local tokens = {}
-local users = {}
-for line in io.lines("%(readers)s") do
-  local user, token = line:match("([^ ]+) ([^ ]+)")
-  users[#users + 1] = user
-  tokens[#tokens + 1] = token
-end
-local n = 0
-request = function()
-  n = n + 1
-  local i = (n * 7919 + %(seed)d) %% #users + 1
-  return wrk.format("GET", "/v1/users/" .. users[i] .. "/feed?limit=20",
-    {["Authorization"] = "Bearer " .. tokens[i]})
-end
-local errors = 0
-response = function(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
-end
-done = function(summary, latency, requests)
-  local s = "RESULT " .. summary.requests .. " " .. summary.duration .. " "
-  s = s .. latency:percentile(50) .. " " .. latency:percentile(95) .. " "
-  s = s .. latency:percentile(99) .. " " .. (summary.errors.status + summary.errors.connect
-    + summary.errors.read + summary.errors.write + summary.errors.timeout)
-  io.write(s .. "\\n")
-end
-"""
+# The wrk script that `make bench` uses too: each request a different reader's feed with
+# that reader's token, and one "BENCH_JSON {...}" line at the end.
+LUA = ROOT / "bench" / "feed.lua"
 
 
 def with_database(url: str, name: str) -> str:
@@ -185,39 +161,45 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_wrk(base: str, lua: Path, concurrency: int, duration: int, pid: int) -> dict[str, Any]:
-    threads = 1 if concurrency == 1 else 2
-    cpu_before = cpu_seconds(pid)
-    out = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{concurrency}",
-            f"-d{duration}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(lua),
-            base,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    cpu = cpu_seconds(pid) - cpu_before
-    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
-    requests, micros, p50, p95, p99, errors = (float(x) for x in line.split()[1:])
+def wrk_feeds(base: str, readers: Path, concurrency: int, seconds: int) -> dict[str, Any]:
+    """Feeds from `wrk` with bench/feed.lua over the "user token" lines of `readers`, at
+    `concurrency` for `seconds`: wrk's own latency percentiles, throughput and errors."""
+    threads = min(concurrency, os.cpu_count() or 1)
+    command = [
+        *("wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency"),
+        *("--timeout", "10s", "-s", str(LUA), f"{base}/", "--", str(readers)),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    found = re.search(r"^BENCH_JSON (.+)$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or not found:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+    raw = json.loads(found[1])
+    seconds_run = raw["duration_us"] / 1e6
     return {
         "concurrency": concurrency,
-        "seconds": round(micros / 1e6, 1),
-        "requests": int(requests),
-        "feeds_per_s": round(requests / (micros / 1e6), 1),
-        "p50_ms": round(p50 / 1000, 2),
-        "p95_ms": round(p95 / 1000, 2),
-        "p99_ms": round(p99 / 1000, 2),
-        "errors": int(errors),
+        "wrk_threads": threads,
+        "seconds": round(seconds_run, 1),
+        "requests": raw["requests"],
+        "feeds_per_s": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": round(raw["latency_us"]["p50"] / 1000, 2),
+        "p95_ms": round(raw["latency_us"]["p95"] / 1000, 2),
+        "p99_ms": round(raw["latency_us"]["p99"] / 1000, 2),
+        "max_ms": round(raw["latency_us"]["max"] / 1000, 2),
+        "errors": sum(raw["errors"].values()),
+        "errors_by_kind": raw["errors"],
+        "non_2xx": sum(n for status, n in raw["statuses"].items() if not status.startswith("2")),
+        "statuses": raw["statuses"],
+    }
+
+
+def run_wrk(base: str, readers: Path, concurrency: int, duration: int, pid: int) -> dict[str, Any]:
+    cpu_before = cpu_seconds(pid)
+    result = wrk_feeds(base, readers, concurrency, duration)
+    cpu = cpu_seconds(pid) - cpu_before
+    return {
+        **result,
         # The server's own CPU per feed: steadier than latency on a shared machine.
-        "server_cpu_ms_per_feed": round(cpu * 1000 / max(requests, 1), 2),
+        "server_cpu_ms_per_feed": round(cpu * 1000 / max(result["requests"], 1), 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
@@ -250,8 +232,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         base = f"http://127.0.0.1:{args.port}"
         lines = seed_readers(base, key, url, args.readers, random.Random(0))
         (work / "readers.txt").write_text("\n".join(lines) + "\n")
-        lua = work / "feeds.lua"
-        lua.write_text(LUA % {"readers": work / "readers.txt", "seed": 0})
         runs = []
         levels = [int(c) for c in args.concurrency.split(",")]
         for n, c in enumerate(levels):
@@ -276,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            result = run_wrk(base, lua, c, args.duration, proc.pid)
+            result = run_wrk(base, work / "readers.txt", c, args.duration, proc.pid)
             if spy is not None:
                 spy.wait(timeout=60)
             print(json.dumps(result), flush=True)

@@ -49,6 +49,7 @@ import psutil  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import feed_http
 from bench import world as world_mod
 from service.settings import load_settings
 from storage.database import embedded_url
@@ -57,7 +58,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 PAPERFEED = str(BIN / "paperfeed")
-LUA = ROOT / "bench" / "feed.lua"
 
 # Per scale: seconds per wrk run, readers rotated over, event-load seconds and clients.
 PLANS: dict[str, dict[str, Any]] = {
@@ -349,44 +349,7 @@ class Bench:
     # -- feeds over HTTP
 
     def wrk(self, concurrency: int, seconds: int) -> dict[str, Any]:
-        threads = min(concurrency, os.cpu_count() or 1)
-        command = [
-            "wrk",
-            f"-t{threads}",
-            f"-c{concurrency}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(LUA),
-            f"{self.base()}/",
-            "--",
-            str(self.readers_file),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
-        found = re.search(r"^BENCH_JSON (.+)$", done.stdout, re.MULTILINE)
-        if done.returncode != 0 or not found:
-            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
-        raw = json.loads(found[1])
-        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-        seconds_run = raw["duration_us"] / 1e6
-        errors = sum(raw["errors"].values())
-        return {
-            "concurrency": concurrency,
-            "wrk_threads": threads,
-            "seconds": round(seconds_run, 1),
-            "requests": raw["requests"],
-            "feeds_per_s": round(raw["requests"] / seconds_run, 1),
-            "p50_ms": round(raw["latency_us"]["p50"] / 1000, 2),
-            "p95_ms": round(raw["latency_us"]["p95"] / 1000, 2),
-            "p99_ms": round(raw["latency_us"]["p99"] / 1000, 2),
-            "max_ms": round(raw["latency_us"]["max"] / 1000, 2),
-            "errors": errors,
-            "errors_by_kind": raw["errors"],
-            "non_2xx": int(non_2xx[1]) if non_2xx else 0,
-            "statuses": raw["statuses"],
-        }
+        return feed_http.wrk_feeds(self.base(), self.readers_file, concurrency, seconds)
 
     def feeds(self) -> dict[str, Any]:
         if shutil.which("wrk") is None:
@@ -399,11 +362,6 @@ class Bench:
     # -- events over HTTP
 
     def events(self) -> dict[str, Any]:
-        if (ROOT / "bench" / "events_load.py").is_file():
-            return self._events_load()
-        return asyncio.run(self._events())
-
-    def _events_load(self) -> dict[str, Any]:
         """bench/events_load.py's driver against this server (it re-posts every tenth batch,
         as a retrying client would, and checks the server counted those as duplicates)."""
         out = self.folder / "events_load.json"
@@ -435,77 +393,6 @@ class Bench:
         if done.returncode != 0 or not theirs["exact"]:
             result["status"] = "failed"
             result["reason"] = (done.stdout + done.stderr)[-500:]
-        return result
-
-    async def _events(self) -> dict[str, Any]:
-        users = [line.split()[0] for line in self.readers_file.read_text().splitlines()]
-        papers = self.scale.papers
-        seconds, clients = self.plan["events_s"], self.plan["clients"]
-        before = await fetch_value(self.database_url, "SELECT count(*) FROM events")
-        sent: list[int] = [0] * clients
-        accepted: list[int] = [0] * clients
-        latencies: list[float] = []
-        failures: list[str] = []
-
-        async def client_loop(number: int) -> None:
-            rng = random.Random(number)
-            stop = time.perf_counter() + seconds
-            async with httpx.AsyncClient(
-                base_url=self.base(), headers=self.auth(), timeout=60
-            ) as c:
-                batch = 0
-                while time.perf_counter() < stop:
-                    now = datetime.now(UTC).isoformat()
-                    events = [
-                        {
-                            "event_id": f"load-{number}-{batch}-{i}",
-                            "type": "save" if rng.random() < 0.3 else "click",
-                            "user_id": rng.choice(users),
-                            "paper_id": f"w{rng.randrange(papers):07d}",
-                            "occurred_at": now,
-                        }
-                        for i in range(EVENT_BATCH)
-                    ]
-                    began = time.perf_counter()
-                    answer = await c.post("/v1/events", json={"events": events})
-                    latencies.append(time.perf_counter() - began)
-                    batch += 1
-                    if answer.status_code != 200:
-                        failures.append(f"{answer.status_code}: {answer.text[:200]}")
-                        continue
-                    sent[number] += EVENT_BATCH
-                    accepted[number] += answer.json()["accepted"]
-
-        began = time.perf_counter()
-        await asyncio.gather(*(client_loop(n) for n in range(clients)))
-        took = time.perf_counter() - began
-        stored = await fetch_value(
-            self.database_url, "SELECT count(*) FROM events WHERE event_id LIKE 'load-%'"
-        )
-        after = await fetch_value(self.database_url, "SELECT count(*) FROM events")
-        latencies.sort()
-        total = sum(sent)
-        result = {
-            "driver": "bench/run.py",
-            "clients": clients,
-            "batch": EVENT_BATCH,
-            "seconds": round(took, 1),
-            "events_sent": total,
-            "events_accepted": sum(accepted),
-            "events_per_s": round(total / took, 1),
-            "batch_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
-            "batch_p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 1)
-            if latencies
-            else None,
-            "failed_batches": len(failures),
-            "first_failures": failures[:3],
-            "stored_in_database": stored,
-            "database_grew_by": after - before,
-            "exact": stored == total and after - before == total,
-        }
-        if not result["exact"] or failures:
-            result["status"] = "failed"
-            result["reason"] = "the database does not hold exactly the events sent"
         return result
 
     def memory_after_load(self) -> dict[str, Any]:

@@ -7,12 +7,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+# Memoised: a feed asks for every candidate's key, and the same titles come back feed
+# after feed (a pure function of the title, so a changed title is simply another entry).
+@lru_cache(maxsize=1 << 17)
 def work_key(title: str) -> str:
     """A title normalised so that versions of one work compare equal: Unicode-folded,
     case-folded, punctuation and spacing dropped ("Attention is all you need." ==

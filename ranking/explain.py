@@ -13,9 +13,16 @@ PICKED = "which you picked as an interest"
 OPENED = "which you opened"
 
 
-def explanation(plan: Plan, item: Ranked, titles: Mapping[int, str], age_days: float) -> str:
+def explanation(
+    plan: Plan,
+    item: Ranked,
+    titles: Mapping[int, str],
+    age_days: float,
+    cosaved: Mapping[int, list[int]] | None = None,
+) -> str:
     """The sentence for `item` of a feed planned as `plan`. `titles` maps index keys of
-    the reader's liked papers to their titles; `age_days` is the paper's age.
+    the reader's liked papers to their titles; `age_days` is the paper's age; `cosaved` is
+    `cosaved_index(plan)`, made once for all of a feed's items (made here if not given).
 
     The strongest true statement wins: a random (exploration) pick says so; then the
     liked paper or onboarding topic it is most similar to, whichever is closer; then
@@ -30,11 +37,11 @@ def explanation(plan: Plan, item: Ranked, titles: Mapping[int, str], age_days: f
         if similar:
             return similar
     if "collaborative" in sources:
-        cosaved = _cosaved_with(plan, item.key)
-        if len(cosaved) == 1 and cosaved[0] in titles:
-            return f"Readers who saved *{titles[cosaved[0]]}* also saved this"
-        if cosaved:
-            return f"Saved by readers who saved {len(cosaved)} of your papers"
+        saved = (cosaved if cosaved is not None else cosaved_index(plan)).get(item.key, [])
+        if len(saved) == 1 and saved[0] in titles:
+            return f"Readers who saved *{titles[saved[0]]}* also saved this"
+        if saved:
+            return f"Saved by readers who saved {len(saved)} of your papers"
     if sources & {"collaborative", "related", "factors", "ease"}:
         return "Saved by readers whose saves are like yours"
     if "popular" in sources:
@@ -65,11 +72,16 @@ def _similar(plan: Plan, item: Ranked, titles: Mapping[int, str]) -> str | None:
     return f"Similar to *{titles[liked]}*, {how}"
 
 
-def _cosaved_with(plan: Plan, key: int) -> list[int]:
-    """The reader's saved papers that someone saved together with `key`, most co-saves first."""
+def cosaved_index(plan: Plan) -> dict[int, list[int]]:
+    """For every paper someone saved together with one of the reader's saved papers:
+    those saved papers, most co-saves first. One pass over the saved papers' co-save
+    lists per feed, not one per item."""
+    found: dict[int, list[tuple[int, int]]] = {}
     cosaves = plan.context.stats.models.cosaves
-    found = [(cosaves[s][key], s) for s in plan.profile.saved if key in cosaves.get(s, {})]
-    return [s for _, s in sorted(found, key=lambda t: (-t[0], t[1]))]
+    for s in plan.profile.saved:
+        for key, together in cosaves.get(s, {}).items():
+            found.setdefault(key, []).append((together, s))
+    return {k: [s for _, s in sorted(v, key=lambda t: (-t[0], t[1]))] for k, v in found.items()}
 
 
 def _counts(saves: int, clicks: int) -> str:

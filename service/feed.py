@@ -25,7 +25,7 @@ import numpy as np
 
 from ranking import features, pipeline
 from ranking.errors import BadQuery, Gone
-from ranking.explain import explanation
+from ranking.explain import cosaved_index, explanation
 from ranking.model import Ranker, contributions
 from service import metrics, wire
 from service.cursor import cursor_key, make_cursor, read_cursor
@@ -92,6 +92,7 @@ async def serve_feed(
     # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
     liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}
     titles = {k: meta[k].title for k in plan.history_keys if k in meta}
+    cosaved = cosaved_index(plan)
     kept = [
         KeptItem(
             key=r.key,
@@ -106,7 +107,11 @@ async def serve_feed(
             if r.similar_to is not None and "similar" in r.sources
             else None,
             explanation=explanation(
-                plan, r, titles, (now.timestamp() - meta[r.key].published_epoch) / 86_400
+                plan,
+                r,
+                titles,
+                (now.timestamp() - meta[r.key].published_epoch) / 86_400,
+                cosaved,
             ),
         )
         for r in ranked

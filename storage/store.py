@@ -218,7 +218,8 @@ class Store:
     ) -> dict[int, PaperMeta]:
         """Facts about papers by key; with `live_only`, withdrawn papers are left out."""
         rows = await self.pool.fetch(sql("papers_by_seq"), list(seqs), live_only)
-        return {r["seq"]: PaperMeta(**dict(r)) for r in rows}
+        # The query's columns are PaperMeta's fields in order (hundreds of rows a feed).
+        return {r[0]: PaperMeta(*r) for r in rows}
 
     async def fresh(self, limit: int, as_of: datetime | None = None) -> list[int]:
         return [r["seq"] for r in await self.pool.fetch(sql("fresh"), limit, as_of)]
