@@ -6,7 +6,7 @@ diversification) per request, by catalogue size and ranker. Storage is not inclu
 
 Writes bench/results/feed_pipeline.json. Vectors are clustered (64 topics); readers save
 papers from one or two topics, and the statistics snapshot's collaborative models (co-saves,
-RP3beta, ALS, EASE) are fitted on their saves, as the service's refresh does (timed too).
+RP3beta, ALS, EASE) are fitted on their saves, as `paperfeed fit` does (timed too).
 """
 
 from __future__ import annotations

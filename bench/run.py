@@ -296,13 +296,6 @@ class Bench:
             "workers": WORKERS,
             "ready_s": round(ready_s, 2),
             "all_workers_started_s": round(all_s, 2),
-            # What the workers did while starting, from their own log lines.
-            "collab_fits_at_start_s": [
-                float(x)
-                for x in re.findall(
-                    r"collaborative models refitted in ([\d.]+) s", logfile.read_text()
-                )
-            ],
             "indexed": readiness.get("indexed"),
             "model_version": readiness.get("model_version"),
             "memory_at_start": server_memory(self.server.pid),
@@ -543,13 +536,7 @@ def table(report: dict[str, Any]) -> str:
             (
                 f"server start ({v['workers']} workers)",
                 f"/ready 200 after {v['ready_s']} s; every worker started after "
-                f"{v['all_workers_started_s']} s"
-                + (
-                    f" (collaborative models fitted while starting: "
-                    f"{v['collab_fits_at_start_s']} s)"
-                    if v["collab_fits_at_start_s"]
-                    else ""
-                ),
+                f"{v['all_workers_started_s']} s",
             )
         )
     if fd := ok("feeds"):
