@@ -20,7 +20,6 @@ recorded before and after.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -32,10 +31,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
+from feed_http import fresh_database  # bench/, this script's folder
 
 from ranking.embedder import Embedder, paper_text
 from service.settings import load_settings
@@ -70,17 +68,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-async def fresh_database(server_url: str) -> str:
-    name = f"paperfeed_bench_{os.getpid()}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
 
 
 def server_rate(
@@ -196,7 +183,7 @@ def main() -> None:
     texts = [paper_text(p["title"], p["abstract"]) for p in papers]
     folder = Path(tempfile.mkdtemp(prefix="paperfeed-bench-"))
     server_url = args.database_url or embedded_url(folder, delete_on_exit=True)
-    database_url = asyncio.run(fresh_database(server_url))
+    database_url = fresh_database(server_url, f"paperfeed_bench_{os.getpid()}")
     print(f"{len(papers)} papers ({sum(bool(p['abstract']) for p in papers)} with abstracts)")
     served = server_rate(papers, database_url, args.threads, args.window, folder / "serve.log")
     print(f"server: {served} (log: {folder / 'serve.log'})")

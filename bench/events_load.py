@@ -21,9 +21,7 @@ import json
 import os
 import platform
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +35,7 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feed_http import ROOT, admin, cpu_seconds, start_server, with_database
+from feed_http import ROOT, admin, cpu_seconds, fresh_database, start_server, stop_server
 
 OUT = ROOT / "bench" / "results" / "events_load.json"
 TYPES = ("click", "click", "click", "save", "dismiss")
@@ -177,8 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             base, key = args.url, args.key
         else:
             name = f"pf_events_load_{os.getpid()}"
-            admin(args.database_url, f"CREATE DATABASE {name}")
-            url = with_database(args.database_url, name)
+            url = fresh_database(args.database_url, name)
             env = dict(e.split("=", 1) for e in args.env)
             log = Path(tempfile.mkdtemp(prefix="pf-events-")) / "server.log"
             proc, key = start_server(args.root, url, args.port, env, log)
@@ -192,11 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result["server_cpu_us_per_event"] = round(cpu * 1e6 / max(result["accepted"], 1), 1)
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         if name is not None:
             admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     report = {

@@ -64,6 +64,23 @@ def admin(url: str, sql: str) -> None:
     asyncio.run(_admin(url, sql))
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a user's service manager stops it; killed after 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url` (dropped first
+    if it exists); its URL."""
+    admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(server_url, f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
 def start_server(
     root: Path, url: str, port: int, env: dict[str, str], log: Path
 ) -> tuple[Any, str]:
@@ -223,8 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit("wrk is missing: apt-get install wrk")
     env = dict(e.split("=", 1) for e in args.env)
     name = f"pf_feed_http_{os.getpid()}"
-    admin(args.database_url, f"CREATE DATABASE {name}")
-    url = with_database(args.database_url, name)
+    url = fresh_database(args.database_url, name)
     work = Path(tempfile.mkdtemp(prefix="pf-wrk-"))
     proc = None
     try:
@@ -263,11 +279,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             runs.append(result)
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         admin(args.database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     report = {
         "label": args.label,

@@ -158,16 +158,6 @@ def server_memory(pid: int) -> list[dict[str, Any]]:
 # --- the database -------------------------------------------------------------------------
 
 
-async def fresh_database(server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-
-
 async def fetch_value(url: str, query: str, *args: Any) -> Any:
     conn = await asyncpg.connect(url)
     try:
@@ -231,7 +221,7 @@ class Bench:
         else:
             server, kind = embedded_url(self.folder / "pg", delete_on_exit=True), "embedded"
         name = f"paperfeed_bench_{self.args.scale}"
-        self.database_url = asyncio.run(fresh_database(server, name))
+        self.database_url = feed_http.fresh_database(server, name)
         version = asyncio.run(fetch_value(self.database_url, "SHOW server_version"))
         return {"kind": kind, "database": name, "postgres": version}
 

@@ -15,7 +15,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,31 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@contextmanager
+def new_version_folder(root: Path, version: str) -> Iterator[Path]:
+    """A temporary folder to fill, published as `root/version` in one rename when the
+    block ends (removed if it fails); refuses to replace an existing version."""
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / version
+    if final.exists():
+        raise ArtifactError(f"artifact {final} already exists; versions are immutable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
+    try:
+        yield tmp
+        tmp.chmod(0o755)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def write_artifact(
     root: Path,
     version: str,
@@ -43,30 +69,17 @@ def write_artifact(
     extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a new artifact folder `root/version`; refuses to replace an existing one."""
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / version
-    if final.exists():
-        raise ArtifactError(f"artifact {final} already exists; versions are immutable")
     model_bytes = model_text.encode()
     full_manifest = {**manifest, "version": version, "model_sha256": sha256(model_bytes)}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
-    try:
-        files = {
-            MODEL_FILE: model_bytes,
-            MANIFEST_FILE: json.dumps(full_manifest, indent=2, sort_keys=True).encode(),
-            **(extra_files or {}),
-        }
+    files = {
+        MODEL_FILE: model_bytes,
+        MANIFEST_FILE: json.dumps(full_manifest, indent=2, sort_keys=True).encode(),
+        **(extra_files or {}),
+    }
+    with new_version_folder(root, version) as tmp:
         for name, data in files.items():
-            with (tmp / name).open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        tmp.chmod(0o755)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+            write_synced(tmp / name, data)
+    return root / version
 
 
 def read_artifact(path: Path, feature_names: Sequence[str] = NAMES) -> tuple[str, dict[str, Any]]:
@@ -178,12 +191,7 @@ def write_collab(
     """Write a collaborative fit as `<model_dir>/collab/<version>/` (atomically, never over
     an existing version); its manifest gets each file's shape, dtype and sha256."""
     root = collab_root(model_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / version
-    if final.exists():
-        raise ArtifactError(f"artifact {final} already exists; versions are immutable")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=root))
-    try:
+    with new_version_folder(root, version) as tmp:
         files: dict[str, dict[str, Any]] = {}
         for stem, array in collab_arrays(models).items():
             name = f"{stem}.npy"
@@ -206,16 +214,8 @@ def write_collab(
             if factors is None
             else {"regularization": factors.regularization, "alpha": factors.alpha},
         }
-        with (tmp / MANIFEST_FILE).open("w") as f:
-            f.write(json.dumps(full, indent=2, sort_keys=True))
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.chmod(0o755)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+        write_synced(tmp / MANIFEST_FILE, json.dumps(full, indent=2, sort_keys=True).encode())
+    return root / version
 
 
 def read_collab_manifest(path: Path) -> dict[str, Any]:
