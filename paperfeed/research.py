@@ -212,21 +212,22 @@ def train(
     interval of its per-feed NDCG@10 gain over the active ranker on the comparison feeds is
     above --margin: a tie is never promoted.
 
-    With --dask-scheduler, Dask tasks read the feeds by time range and LightGBM trains on
-    the workers (DaskLGBMRanker); the comparison, gate, artifact and registry entry are the
-    same as in one process.
+    With --dask-scheduler, Dask tasks read the feeds by reader hash and LightGBM trains on
+    the workers (DaskLGBMRanker), without positions and with leaves kept large by their
+    hessian sum (training/cluster.py); the comparison, gate, artifact and registry entry are
+    the same as in one process.
     """
     from ranking.errors import TrainingError
     from training.train import TrainConfig, train_and_register, train_locally
 
     settings = command_settings()
     config = TrainConfig(
-        min_groups=min_groups,
-        selection_share=selection_share,
-        comparison_share=comparison_share,
-        # LightGBM's Dask interface takes no positions (training/cluster.py).
-        position_bias=dask_scheduler is None,
+        min_groups=min_groups, selection_share=selection_share, comparison_share=comparison_share
     )
+    if dask_scheduler is not None:
+        from training.cluster import for_dask
+
+        config = for_dask(config)  # no positions, leaves by hessian (training/cluster.py)
 
     async def job(store: Store, trainer: Trainer) -> list[str]:
         fitted = [*(await fit_job(store, settings)), ""] if run_fit else []

@@ -19,20 +19,29 @@ What runs where:
   early stopping applies in one process (`choose_trees`), since LightGBM cannot stop early
   on Dask.
 
-Why readers' hash rather than time ranges: in distributed LightGBM each worker finds the
-bin boundaries of some features on its own data. A hash part is a sample of the whole
-window, so its boundaries are close to those one process finds on all of it; a time range
-is not (features drift as the catalogue and the feedback grow). LightGBM's forced bins
-cannot pin them either: lightgbm 4.7 gives a worker the forced bins of the wrong features
-(`forced_bin_bounds[i]` for feature `start[rank] + i` in its dataset_loader.cpp).
+Why readers' hash rather than time ranges: a hash part of the readers is a sample of the
+whole window, a time range is not (features drift as the catalogue and the feedback grow),
+so the parts are alike in size and content whatever the window.
 
-Differences from one process: LightGBM's Dask interface (lightgbm 4.7's `DaskLGBMRanker`,
-like `LGBMRanker`) takes no `position`, so the model cannot learn the position bias jointly
-as one process does by default (`TrainConfig.position_bias`); the evaluation and the gate
-are debiased all the same. Measured on simulated feeds, that costs about 3-4% of debiased
-NDCG@10; with `position_bias=False` in both, the engines match. All `rounds` trees are built
-before their number is chosen, and feature bins and bagging are drawn per worker. The
-manifest's `engine` says how a model was trained.
+What makes the model the one a process would train on the same data (measured apart by
+less than 0.0001 NDCG@10 in tests/training/test_dask.py):
+- Bins. Left to itself, distributed LightGBM lets each worker find the bin boundaries of
+  some features on its own rows, and forced bins cannot pin them (lightgbm 4.7 gives a
+  worker the forced bins of the wrong features: `forced_bin_bounds[i]` for feature
+  `start[rank] + i` in its dataset_loader.cpp, lightgbm-org/LightGBM#7436). So every
+  worker bins on the same rows, a reference dataset (`BinnedRanker`), which are the rows
+  one process bins on (`training.dataset.bin_feeds`).
+- Leaf sizes. Data-parallel LightGBM counts a leaf's rows from its hessians, so
+  `min_data_in_leaf` grows other trees than in one process; `for_dask` keeps leaves large
+  by their hessian sum instead, which both engines compute alike.
+- Positions. LightGBM's Dask interface (lightgbm 4.7's `DaskLGBMRanker`, like
+  `LGBMRanker`) takes no `position`, so the model cannot learn the position bias jointly
+  as one process does by default (`TrainConfig.position_bias`); the evaluation and the gate
+  are debiased all the same. On simulated feeds that costs about 3-4% of debiased NDCG@10.
+
+All `rounds` trees are built before their number is chosen, and bagging (rows sampled per
+tree) draws each worker's rows on its own. The manifest's `engine` says how a model was
+trained.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import reduce
 from typing import TYPE_CHECKING, Any
@@ -55,7 +64,15 @@ from tqdm import tqdm
 from ranking.errors import TrainingError
 from ranking.features import NAMES
 from storage.store import Store
-from training.dataset import Dataset, Gains, LoadReport, concat, load_dataset
+from training.dataset import (
+    Dataset,
+    Gains,
+    LoadReport,
+    bin_feeds,
+    bin_share,
+    concat,
+    load_dataset,
+)
 from training.metrics import ndcg_at
 from training.position import Tally, tally
 from training.position import fit as fit_examination
@@ -143,6 +160,27 @@ def selection_curve(booster: lightgbm.Booster, selection: Dataset) -> list[float
     return curve
 
 
+# Leaves kept large by the sum of lambdarank hessians rather than by rows on Dask. Chosen
+# on simulated feeds' selection windows (bench/leaf_regularisation.py): as good as 100 rows
+# a leaf within noise (NDCG@10 0.6462 against 0.6485, two seeds), better than 0.3-3.
+DASK_MIN_HESSIAN_IN_LEAF = 10.0
+
+
+def for_dask(config: TrainConfig) -> TrainConfig:
+    """`config` as a Dask cluster can train it like one process: without positions
+    (LightGBM's Dask interface takes none), and with leaves kept large by their hessian
+    sum, since data-parallel LightGBM counts a leaf's rows from its hessians, not exactly:
+    `min_data_in_leaf` would give other trees than one process grows."""
+    if not config.position_bias and config.min_data_in_leaf <= 1:
+        return config
+    return replace(
+        config,
+        position_bias=False,
+        min_data_in_leaf=1,
+        min_hessian_in_leaf=max(config.min_hessian_in_leaf, DASK_MIN_HESSIAN_IN_LEAF),
+    )
+
+
 @dataclass
 class DaskTrainer:
     """A `training.train.Trainer` that reads and trains on a Dask cluster. The workers
@@ -155,10 +193,11 @@ class DaskTrainer:
     async def __call__(
         self, store: Store, since: datetime, until: datetime, config: TrainConfig, progress: bool
     ) -> Fitted:
-        if config.position_bias:
+        if config != for_dask(config):
             raise TrainingError(
-                "LightGBM's Dask interface takes no positions: train on Dask with "
-                "TrainConfig(position_bias=False)"
+                "LightGBM on Dask takes no positions and counts a leaf's rows from its "
+                "hessians: train on Dask with training.cluster.for_dask(config) "
+                "(position_bias=False, leaves kept large by min_hessian_in_leaf)"
             )
         # The Dask client blocks: keep it off the event loop.
         return await asyncio.to_thread(self.fit, since, until, config, progress)
@@ -204,15 +243,19 @@ class DaskTrainer:
                     pieces.append(Piece(future, int(f.group_sizes[a:b].sum()), b - a))
             return pieces
 
-        def gathered(lo: int) -> Dataset:
-            """A window from every partition, in one process's order."""
-            data = concat(client.gather([p.future for p in window(lo, lo + 1)]))
+        def gathered(futures: list[Future[Dataset]]) -> Dataset:
+            """Partitions' feeds in one process's order."""
+            data = concat(client.gather(futures))
             keys = list(zip(data.served_at, data.request_ids, strict=True))
             return data.groups(sorted(range(data.n_groups), key=keys.__getitem__))
 
         train = window(0, 1)
-        selection, comparison = gathered(1), gathered(2)
-        booster = fit_on_dask(client, train, config, progress)
+        selection = gathered([p.future for p in window(1, 2)])
+        comparison = gathered([p.future for p in window(2, 3)])
+        # The rows every worker bins the features on: those one process bins on.
+        share = bin_share(sum(p.rows for p in train))
+        bins = gathered([client.submit(bin_feeds, p.future, share) for p in train])
+        booster = fit_on_dask(client, train, bins, config, progress)
         booster.best_iteration = choose_trees(selection_curve(booster, selection), config)
         first_served = ordered[0][0]
         info = client.scheduler_info()
@@ -252,11 +295,13 @@ def connect(address: str) -> Iterator[Client]:
 def fit_on_dask(
     client: Client,
     pieces: list[Piece],
+    bins: Dataset,
     config: TrainConfig,
     progress: bool,
 ) -> lightgbm.Booster:
     """`config.rounds` trees of LightGBM lambdarank over `pieces` (one chunk each, group
-    sizes per chunk), data-parallel on the workers that hold them."""
+    sizes per chunk), data-parallel on the workers that hold them, with the feature bins
+    of `bins`."""
     import dask.array as da
     from dask.delayed import delayed
 
@@ -277,7 +322,7 @@ def fit_on_dask(
         for k, v in config.lightgbm_params().items()
         if k not in ("num_threads", "metric", "eval_at")
     }
-    ranker = lightgbm.DaskLGBMRanker(client=client, n_estimators=config.rounds, **params)
+    ranker = BinnedDaskRanker(client=client, n_estimators=config.rounds)
     with (
         tqdm(total=1, desc=f"train {config.rounds} trees on Dask", disable=not progress) as bar,
         warnings.catch_warnings(),
@@ -287,7 +332,68 @@ def fit_on_dask(
         warnings.filterwarnings(
             "ignore", "Parameter n_jobs will be ignored", UserWarning, "lightgbm.dask"
         )
-        ranker.fit(features, labels, group=groups, feature_name=list(NAMES))
+        ranker.fit(
+            features,
+            labels,
+            group=groups,
+            bins=client.scatter(bins.features, broadcast=True),
+            lightgbm_params=params,
+        )
         bar.update(1)
     booster: lightgbm.Booster = ranker.booster_
     return booster
+
+
+# What lightgbm.dask sets for each worker's LightGBM machine.
+NETWORK_PARAMS = ("machines", "local_listen_port", "time_out", "num_machines", "num_threads")
+
+
+class BinnedRanker(lightgbm.LGBMRanker):
+    """One worker's LightGBM machine with the feature bins of `bins`, the same rows on
+    every worker. Left to itself, distributed LightGBM lets each worker bin some of the
+    features on its own rows (and forced bins go to the wrong features on lightgbm 4.7,
+    lightgbm-org/LightGBM#7436): models trained on another partitioning then differ by
+    more than the engines do. `bins` is a reference dataset, as one process trains."""
+
+    def fit(  # type: ignore[override]
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        group: np.ndarray,
+        bins: np.ndarray,
+        lightgbm_params: dict[str, Any],
+        **unused: Any,  # lightgbm.dask passes the evaluation sets, none here
+    ) -> BinnedRanker:
+        mine = self.get_params()
+        params = {**lightgbm_params, "tree_learner": "data"}
+        params.update((k, mine[k]) for k in NETWORK_PARAMS)
+        reference = lightgbm.Dataset(bins, feature_name=list(NAMES), params=params)
+        data = lightgbm.Dataset(X, y, group=group, feature_name=list(NAMES), reference=reference)
+        self._Booster = lightgbm.train(params, data, num_boost_round=self.n_estimators)
+        self.fitted_ = True
+        return self
+
+
+class BinnedDaskRanker(lightgbm.DaskLGBMRanker):
+    """`DaskLGBMRanker` training `BinnedRanker`s: lightgbm.dask places the data, starts
+    one LightGBM machine per worker and returns rank 0's model."""
+
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any,
+        *,
+        group: Any,
+        bins: Future[np.ndarray],
+        lightgbm_params: dict[str, Any],
+    ) -> BinnedDaskRanker:
+        self._lgb_dask_fit(
+            model_factory=BinnedRanker,
+            X=X,
+            y=y,
+            group=group,
+            bins=bins,
+            lightgbm_params=lightgbm_params,
+        )
+        return self

@@ -86,6 +86,26 @@ def window_bounds(n_groups: int, shares: Sequence[float]) -> list[int]:
     return bounds
 
 
+# LightGBM finds each feature's bin boundaries on at most this many rows (its default
+# bin_construct_sample_cnt); `bin_feeds` chooses them.
+BIN_ROWS = 200_000
+
+
+def bin_share(rows: int) -> float:
+    """The share of a training window's feeds whose rows set the feature bins."""
+    return min(1.0, BIN_ROWS / rows) if rows else 1.0
+
+
+def bin_feeds(data: Dataset, share: float) -> Dataset:
+    """The feeds of `data` whose rows set the feature bins: chosen by request id (random
+    UUIDs), so that one process and any partitioning of the same feeds choose the same
+    ones, and with them the same bins (training/cluster.py)."""
+    if share >= 1.0:
+        return data
+    cut = int(share * 2**128)
+    return data.groups([g for g, r in enumerate(data.request_ids) if r.int < cut])
+
+
 def concat(parts: Sequence[Dataset]) -> Dataset:
     """One dataset of `parts`' groups, in the order given (for example partitions read
     separately)."""

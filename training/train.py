@@ -27,7 +27,16 @@ from ranking.model import HeuristicRanker, LightGBMRanker, Ranker
 from storage import registry
 from storage.rows import Activation
 from storage.store import Store
-from training.dataset import DEFAULT_GAINS, Dataset, Gains, LoadReport, load_dataset, window_bounds
+from training.dataset import (
+    DEFAULT_GAINS,
+    Dataset,
+    Gains,
+    LoadReport,
+    bin_feeds,
+    bin_share,
+    load_dataset,
+    window_bounds,
+)
 from training.gate import RULE, Verdict, compare_rankers, judge
 from training.lambdarank import LambdaRankParams
 from training.position import Examination
@@ -51,6 +60,7 @@ class TrainConfig:
     # Small trees with many rows per leaf: feedback logs are noisy and drift with time.
     num_leaves: int = 7
     min_data_in_leaf: int = 100
+    min_hessian_in_leaf: float = 1e-3  # see LambdaRankParams
     # Share of features and of rows each tree samples (1: no sampling, for comparing
     # engines: a Dask worker samples its own partition's rows, not the same ones).
     sample_fraction: float = 0.9
@@ -69,6 +79,7 @@ class TrainConfig:
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
             min_data_in_leaf=self.min_data_in_leaf,
+            min_hessian_in_leaf=self.min_hessian_in_leaf,
             sample_fraction=self.sample_fraction,
         )
         # The first metric, NDCG@10, decides early stopping.
@@ -82,12 +93,14 @@ def fit(
     model keeps the trees up to the best selection NDCG@10 from `min_trees` on."""
     # `position` lets LightGBM learn the position bias jointly with the ranker (unbiased
     # LambdaMART), so the model is not rewarded for copying the order the logging ranker chose.
+    params = config.lightgbm_params()
     train_set = lightgbm.Dataset(
         train.features,
         train.labels,
         group=train.group_sizes,
         position=train.positions if config.position_bias else None,
         feature_name=list(NAMES),
+        reference=bins_reference(bin_feeds(train, bin_share(train.n_rows)), params),
     )
     valid_set = lightgbm.Dataset(
         selection.features, selection.labels, group=selection.group_sizes, reference=train_set
@@ -99,7 +112,7 @@ def fit(
 
         curve: dict[str, Any] = {}
         booster = lightgbm.train(
-            config.lightgbm_params(),
+            params,
             train_set,
             num_boost_round=config.rounds,
             valid_sets=[valid_set],
@@ -117,6 +130,13 @@ def fit(
         )
     booster.best_iteration = choose_trees(curve["selection"]["ndcg@10"], config)
     return booster
+
+
+def bins_reference(feeds: Dataset, params: dict[str, Any]) -> lightgbm.Dataset:
+    """A LightGBM dataset of `feeds`' features alone, whose bins a training set takes as
+    its own (`reference`). Every engine bins on the same rows, chosen by `bin_feeds`; on up
+    to `BIN_ROWS` training rows those are all of them, as LightGBM would bin by itself."""
+    return lightgbm.Dataset(feeds.features, feature_name=list(NAMES), params=params)
 
 
 def choose_trees(curve: Sequence[float], config: TrainConfig) -> int:

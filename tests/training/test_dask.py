@@ -22,7 +22,7 @@ from service.records import catalogue_rows
 from service.settings import Settings
 from tests.support import ROOT, AppClient, running_app, side_store, wait_indexed
 from tests.training.test_simulate import catalogue_papers
-from training.cluster import DaskTrainer
+from training.cluster import DaskTrainer, for_dask
 from training.simulate import World, make_readers, simulate
 from training.train import TrainConfig, TrainResult, train_and_register
 
@@ -61,14 +61,13 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
         print(logged.summary())
         until = datetime.now(UTC)
 
-        # LightGBM's Dask interface takes no positions, so both learn without them: this
-        # compares the engines on the same objective (training/cluster.py has the numbers).
-        # A fixed number of trees: choosing it on ~100 selection feeds is noisier than the
-        # engines' difference (another seed alone moves NDCG@10 here by up to 4%).
-        # No row or feature sampling either: each Dask worker would sample its own
-        # partition's rows, so the two would differ by a random draw, not by engine.
-        config = TrainConfig(
-            position_bias=False, rounds=60, min_trees=60, early_stopping=60, sample_fraction=1.0
+        # What Dask trains like one process (training/cluster.for_dask: no positions, leaves
+        # kept large by their hessian sum), the same for both. A fixed number of trees:
+        # choosing it on ~100 selection feeds is noisier than the engines' difference. No
+        # row or feature sampling either: each Dask worker samples its own partition's
+        # rows, so the two would differ by a random draw, not by engine.
+        config = for_dask(
+            TrainConfig(rounds=60, min_trees=60, early_stopping=60, sample_fraction=1.0)
         )
         assert settings.database_url
         async with side_store(settings.database_url) as store:
@@ -90,12 +89,10 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
         assert spread.manifest["best_iteration"] == alone.manifest["best_iteration"] == 60
 
         # NDCG@10 on the held-out feeds (the selection and comparison windows, which neither
-        # model trained on; nothing was chosen on them here: the trees are fixed). #14 asks
-        # for 2%; measured apart 0.04% to 2.3% over runs (README, "Training on Dask"): each
-        # worker finds some features' bin boundaries on its own part of the readers and
-        # LightGBM sums the workers' histograms in another order, and on about 260 feeds
-        # such small differences move NDCG@10 by a percent or two. 5% catches a broken
-        # engine without failing on that noise; #14 stays open on this item.
+        # model trained on; nothing was chosen on them here: the trees are fixed), within
+        # the 2% #14 asks for. Both engines bin the features on the same rows
+        # (training/cluster.py, BinnedRanker); what remains is the order in which LightGBM
+        # sums the workers' histograms.
         def held_out(r: TrainResult) -> tuple[float, float, float]:
             sizes = r.manifest["data"]["selection_groups"], r.manifest["data"]["comparison_groups"]
             ndcgs = (
@@ -108,7 +105,7 @@ async def test_a_model_trained_on_dask_registers_serves_and_matches_one_process(
         ours, theirs = held_out(spread), held_out(alone)
         print(f"held-out, validation, comparison NDCG@10: Dask {ours}, one process {theirs}")
         for a, b in zip(ours, theirs, strict=True):
-            assert abs(a - b) <= 0.05 * b, (ours, theirs)
+            assert abs(a - b) <= 0.02 * b, (ours, theirs)
 
         # It serves: activated through the API, the running app ranks feeds with it.
         response = await client.post(f"/v1/admin/models/{spread.version}/activate")
