@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import feed_http
 from bench import world as world_mod
+from ranking.embedder import model_identity
 from service.settings import load_settings
 from storage.database import embedded_url
 
@@ -227,7 +228,7 @@ class Bench:
 
     def make_world(self) -> dict[str, Any]:
         model_path = load_settings({}).resolved_model_path()
-        name, dim = world_mod.embedding_model(model_path)
+        name, dim = model_identity(model_path)
         built = asyncio.run(
             world_mod.generate(
                 self.database_url, self.scale, model=name, dim=dim, seed=self.args.seed

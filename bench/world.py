@@ -22,17 +22,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import numpy as np
 from tqdm import tqdm
 
-from ranking.embedder import content_hash, model_fingerprint
+from ranking.embedder import content_hash, model_identity
 from storage.database import migrate
 
-DIM = 384
 CHUNK = 50_000
 # PostgreSQL's timestamps count microseconds from 2000-01-01 UTC.
 PG_EPOCH_S = 946_684_800
@@ -72,14 +70,6 @@ class World:
     events_s: float
     indexes_s: float
     total_s: float
-
-
-def embedding_model(model_path: str) -> tuple[str, int]:
-    """(name, dimension) the server will use for this model folder, without loading it:
-    the name is `Embedder.name`; the size is the pooling layer's output."""
-    pooling = Path(model_path) / "1_Pooling" / "config.json"
-    dim = json.loads(pooling.read_text())["word_embedding_dimension"] if pooling.is_file() else DIM
-    return model_fingerprint(model_path), int(dim)
 
 
 # --- papers -----------------------------------------------------------------------------
@@ -343,7 +333,7 @@ def main() -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    name, dim = embedding_model(load_settings().resolved_model_path())
+    name, dim = model_identity(load_settings().resolved_model_path())
     world = asyncio.run(
         generate(args.database_url, SCALES[args.scale], model=name, dim=dim, seed=args.seed)
     )

@@ -28,6 +28,7 @@ import uvicorn
 from litestar import Litestar
 
 from ranking.collab import DEFAULT_PARAMS
+from ranking.embedder import model_identity
 from service.app import create_app
 from service.auth import create_key
 from service.records import catalogue_rows
@@ -66,6 +67,7 @@ class Lab:
             self.store,
             self.model_dir,
             replace(DEFAULT_PARAMS, threads=self.settings.threads, ann=self.settings.ann()),
+            content=model_identity(self.settings.resolved_model_path()),
         )
         (await self.client.post("/v1/admin/stats/refresh")).raise_for_status()
         return result.version if result else "none"

@@ -121,12 +121,20 @@ async def fit_job(store: Store, settings: Settings, activate: bool = True) -> li
     from dataclasses import replace
 
     from ranking.collab import DEFAULT_PARAMS
+    from ranking.embedder import model_identity
     from training.fit import fit_and_register
 
     # The factors' search is an HNSW graph above PAPERFEED_ANN_MIN_PAPERS, built here once.
     params = replace(DEFAULT_PARAMS, threads=settings.threads, ann=settings.ann())
+    # The content index too, of the vectors the server's embedding model made.
+    content = model_identity(settings.resolved_model_path())
     result = await fit_and_register(
-        store, settings.resolved_model_dir(), params, activate=activate, report=click.echo
+        store,
+        settings.resolved_model_dir(),
+        params,
+        activate=activate,
+        report=click.echo,
+        content=content,
     )
     if result is None:
         return ["no saves yet: nothing to fit (servers serve content and popularity)"]

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from ranking.collab import Collaborative, CosaveLists, Factors, NeighbourTable
 from ranking.errors import ArtifactError
 from ranking.features import NAMES, names_hash
+from ranking.index import Snapshot
 
 MODEL_FILE = "model.txt"
 MANIFEST_FILE = "manifest.json"
@@ -138,6 +139,8 @@ def read_report(path: Path) -> tuple[dict[str, Any], str | None, dict[str, bytes
 
 COLLAB_DIR = "collab"
 FACTORS_INDEX = "factors.faiss"
+CONTENT_INDEX = "content.faiss"
+CONTENT_ARRAYS = ("content.keys", "content.order")
 
 
 def collab_root(model_dir: Path) -> Path:
@@ -186,14 +189,22 @@ def _file_sha256(path: Path) -> str:
 
 
 def write_collab(
-    model_dir: Path, version: str, models: Collaborative, manifest: Mapping[str, Any]
+    model_dir: Path,
+    version: str,
+    models: Collaborative,
+    manifest: Mapping[str, Any],
+    snapshot: Snapshot | None = None,
 ) -> Path:
     """Write a collaborative fit as `<model_dir>/collab/<version>/` (atomically, never over
-    an existing version); its manifest gets each file's shape, dtype and sha256."""
+    an existing version), with the catalogue's content index if `snapshot`; its manifest
+    gets each file's shape, dtype and sha256."""
     root = collab_root(model_dir)
+    arrays = collab_arrays(models)
+    if snapshot is not None:
+        arrays |= {"content.keys": snapshot.keys, "content.order": snapshot.order}
     with new_version_folder(root, version) as tmp:
         files: dict[str, dict[str, Any]] = {}
-        for stem, array in collab_arrays(models).items():
+        for stem, array in arrays.items():
             name = f"{stem}.npy"
             files[name] = {
                 "shape": list(array.shape),
@@ -204,8 +215,20 @@ def write_collab(
         if factors is not None:
             faiss.write_index(factors.search, str(tmp / FACTORS_INDEX))
             files[FACTORS_INDEX] = {"sha256": _file_sha256(tmp / FACTORS_INDEX)}
+        if snapshot is not None:
+            faiss.write_index(snapshot.index, str(tmp / CONTENT_INDEX))
+            files[CONTENT_INDEX] = {"sha256": _file_sha256(tmp / CONTENT_INDEX)}
         full = {
             **manifest,
+            "content": None
+            if snapshot is None
+            else {
+                "model": snapshot.model,
+                "dim": snapshot.index.d,
+                "papers": len(snapshot.keys),
+                "horizon": snapshot.horizon,
+                "approximate": isinstance(snapshot.index, faiss.IndexHNSW),
+            },
             "kind": "collab",
             "version": version,
             "papers": len(models.related.keys),
@@ -267,6 +290,38 @@ def _table(keys: np.ndarray, arrays: Mapping[str, np.ndarray], prefix: str) -> N
     return NeighbourTable(keys, weights)
 
 
+def _inner_product_index(path: Path) -> faiss.Index:
+    """A flat or HNSW inner-product index (ranking.index.matrix_index) read from `path`,
+    its vectors memory-mapped (IO_FLAG_MMAP_IFC) instead of read."""
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    except RuntimeError as exc:  # FAISS could not read its file
+        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+    known = isinstance(index, faiss.IndexFlatIP | faiss.IndexHNSWFlat)
+    if not known or index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        raise ArtifactError(f"{path} is not an inner-product index")
+    return index
+
+
+def load_snapshot(path: Path) -> Snapshot | None:
+    """The content index the artifact at `path` holds (memory-mapped, read only), None if
+    it holds none; ArtifactError if it is not readable or not what its manifest says."""
+    manifest = read_collab_manifest(path)
+    content = manifest.get("content")
+    if content is None:
+        return None
+    files = manifest["files"]
+    try:
+        keys, order = (_mapped(path, f"{s}.npy", files[f"{s}.npy"]) for s in CONTENT_ARRAYS)
+        index = _inner_product_index(path / CONTENT_INDEX)
+        model, horizon = str(content["model"]), int(content["horizon"])
+    except KeyError as exc:
+        raise ArtifactError(f"content index of {path} is incomplete: {exc}") from exc
+    if index.ntotal != len(keys) or index.d != int(content["dim"]):
+        raise ArtifactError(f"{path / CONTENT_INDEX} does not match its manifest")
+    return Snapshot(index, keys, order, model, horizon)
+
+
 def load_collab(path: Path) -> Collaborative:
     """The collaborative models of the artifact at `path`, over memory-mapped arrays (read
     only); ArtifactError if it is not readable or not what its manifest says."""
@@ -284,13 +339,8 @@ def load_collab(path: Path) -> Collaborative:
         )
         factors = None
         if manifest["factors"] is not None:
-            # FAISS maps the flat index's vectors too (IO_FLAG_MMAP_IFC) instead of reading them.
-            search = faiss.read_index(str(path / FACTORS_INDEX), faiss.IO_FLAG_MMAP_IFC)
             # Flat, or an HNSW graph above PAPERFEED_ANN_MIN_PAPERS (ranking.index.matrix_index).
-            exact = isinstance(search, faiss.IndexFlatIP)
-            graph = isinstance(search, faiss.IndexHNSWFlat)
-            if not (exact or graph) or search.metric_type != faiss.METRIC_INNER_PRODUCT:
-                raise ArtifactError(f"{path / FACTORS_INDEX} is not an inner-product index")
+            search = _inner_product_index(path / FACTORS_INDEX)
             factors = Factors(
                 keys,
                 arrays["factors.items"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,14 @@ def model_fingerprint(model_path: str) -> str:
                 digest.update(str(file.stat().st_size).encode())
     name = folder.name if folder.name != "model" else folder.parent.name
     return f"{name}-{digest.hexdigest()[:10]}"
+
+
+def model_identity(model_path: str) -> tuple[str, int]:
+    """(name, dimension) of the embeddings the model folder makes, without loading it: the
+    name is `Embedder.name`, the size its pooling layer's output."""
+    pooling = Path(model_path) / "1_Pooling" / "config.json"
+    dim = int(json.loads(pooling.read_text())["word_embedding_dimension"])
+    return model_fingerprint(model_path), dim
 
 
 class Embedder:

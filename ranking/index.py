@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import faiss
@@ -50,6 +51,38 @@ def search_params(
     return params
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """An index of the catalogue built offline (`paperfeed fit`, ranking/artifacts.py) and
+    memory-mapped read only: every process on a machine shares its pages, and none builds
+    it at start. FAISS aborts the process on adding to a mapped index, so nothing is."""
+
+    index: faiss.Index  # rows in the order of `keys`
+    keys: np.ndarray  # (rows,) int64: the paper key of each row
+    order: np.ndarray  # (rows,) int64: the rows sorted by key, to find a key's row
+    model: str  # the embedding model of its vectors
+    horizon: int  # changes from here on are not in it (storage: index_changes)
+
+    def rows(self, keys: np.ndarray) -> np.ndarray:
+        """The row of each key, -1 for a key not in the snapshot."""
+        if not len(self.keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        sorted_keys = self.keys[self.order]
+        at = np.minimum(np.searchsorted(sorted_keys, keys), len(self.keys) - 1)
+        return np.where(sorted_keys[at] == keys, self.order[at], -1).astype(np.int64)
+
+
+def best_of(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top k (scores, keys) per query of two searches' answers (key -1: empty)."""
+    scores = np.concatenate([a[0], b[0]], axis=1)
+    keys = np.concatenate([a[1], b[1]], axis=1)
+    scores = np.where(keys >= 0, scores, -np.inf)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(scores, top, 1), np.take_along_axis(keys, top, 1)
+
+
 class VectorIndex:
     """Cosine search with incremental add, replace and remove.
 
@@ -61,15 +94,31 @@ class VectorIndex:
     Once `ann.max_dead_share` of the rows are dead the index is rebuilt from the live
     ones, exact or approximate by the size it then has.
 
+    Started from a `Snapshot`, the papers it holds are searched there and only the ones
+    stored or replaced after it are rows here: a replaced or removed paper's snapshot row
+    is filtered out in the same way, and each search takes the best of both.
+
     All operations hold one lock, so updates from the embedding worker are safe against
     concurrent searches. A rebuild holds it too: searches wait for it (at the threshold
     that is building a graph of `min_papers` papers once; see the README for its cost).
     """
 
-    def __init__(self, dim: int, ann: AnnParams = DEFAULT_ANN) -> None:
+    def __init__(
+        self, dim: int, ann: AnnParams = DEFAULT_ANN, snapshot: Snapshot | None = None
+    ) -> None:
+        if snapshot is not None and snapshot.index.d != dim:
+            raise ValueError(
+                f"the snapshot's vectors have {snapshot.index.d} dimensions, not {dim}"
+            )
         self.dim = dim
         self.ann = ann
+        self.snapshot = snapshot
         self._lock = threading.Lock()
+        rows = 0 if snapshot is None else len(snapshot.keys)
+        self._base_alive = np.ones(rows, dtype=bool)  # snapshot rows not replaced or removed
+        self._base_live = rows
+        self._base_selector: faiss.IDSelector | None = None
+        self._base_bitmap = np.zeros(0, dtype=np.uint8)
         self._reset(approximate=False)
 
     def _reset(self, approximate: bool) -> None:
@@ -81,10 +130,20 @@ class VectorIndex:
         self._bitmap = np.zeros(0, dtype=np.uint8)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._rows) + self._base_live
 
     def __contains__(self, key: object) -> bool:
-        return key in self._rows
+        if key in self._rows:
+            return True
+        if self.snapshot is None or not isinstance(key, int | np.integer):
+            return False
+        row = int(self.snapshot.rows(np.array([key], dtype=np.int64))[0])
+        return row >= 0 and bool(self._base_alive[row])
+
+    @property
+    def in_memory(self) -> int:
+        """Papers held in this process's own index, not in the snapshot."""
+        return len(self._rows)
 
     @property
     def approximate(self) -> bool:
@@ -92,7 +151,8 @@ class VectorIndex:
 
     @property
     def dead(self) -> int:
-        """Rows of replaced or removed papers still in the index (filtered out)."""
+        """Rows of replaced or removed papers still in the index (filtered out), the
+        snapshot's excluded (it is rebuilt by the next `paperfeed fit`)."""
         return len(self._alive) - len(self._rows)
 
     def upsert(self, keys: np.ndarray | list[int], vectors: np.ndarray) -> None:
@@ -121,14 +181,23 @@ class VectorIndex:
         """Top-k (scores, keys) per query row; missing slots have key -1."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         with self._lock:
-            k = min(k, len(self._rows))
+            k = min(k, len(self))
             if k == 0:
                 empty = np.zeros((len(queries), 0))
                 return empty.astype(np.float32), empty.astype(np.int64)
-            params = search_params(self._index, k, self._selector)
-            scores, rows = self._index.search(queries, k, params=params)
-            keys = np.where(rows >= 0, self._row_key[rows], -1)
-        return scores, keys
+            ours = None
+            if self._rows:
+                params = search_params(self._index, k, self._selector)
+                scores, rows = self._index.search(queries, k, params=params)
+                ours = scores, np.where(rows >= 0, self._row_key[rows], -1)
+            if self.snapshot is None or not self._base_live:
+                assert ours is not None
+                return ours
+            base = self.snapshot
+            params = search_params(base.index, k, self._base_selector)
+            scores, rows = base.index.search(queries, k, params=params)
+            theirs = scores, np.where(rows >= 0, base.keys[rows], -1)
+        return theirs if ours is None else best_of(ours, theirs, k)
 
     def vectors(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(present, vectors): which keys are in the index, and their vectors (zeros if not).
@@ -142,6 +211,14 @@ class VectorIndex:
             present = rows >= 0
             if present.any():
                 out[present] = self._index.reconstruct_batch(rows[present])
+            if self.snapshot is not None and not present.all():
+                rest = np.flatnonzero(~present)
+                base = self.snapshot.rows(np.asarray(keys, dtype=np.int64)[rest])
+                found = base >= 0
+                found[found] = self._base_alive[base[found]]
+                if found.any():
+                    out[rest[found]] = self.snapshot.index.reconstruct_batch(base[found])
+                    present[rest[found]] = True
         return present, out
 
     # The rest runs under the lock.
@@ -152,6 +229,17 @@ class VectorIndex:
             row = self._rows.pop(key, None)
             if row is not None:
                 self._alive[row] = False
+        if self.snapshot is not None:
+            base = self.snapshot.rows(np.asarray(keys, dtype=np.int64))
+            base = base[base >= 0]
+            if len(base) and self._base_alive[base].any():
+                self._base_alive[base] = False
+                self._base_live = int(self._base_alive.sum())
+                # The selector reads this buffer: keep it referenced for as long as it is used.
+                self._base_bitmap = np.packbits(self._base_alive, bitorder="little")
+                self._base_selector = faiss.IDSelectorBitmap(
+                    len(self._base_bitmap), faiss.swig_ptr(self._base_bitmap)
+                )
 
     def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         start = len(self._alive)

@@ -9,14 +9,17 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import faiss
 from litestar.di import NamedDependency
 
 from ranking.ann import DEFAULT_ANN, AnnParams
+from ranking.artifacts import load_snapshot
 from ranking.collab import NO_COLLABORATIVE, Collaborative
 from ranking.embedder import Embedder
-from ranking.index import VectorIndex
+from ranking.errors import ArtifactError
+from ranking.index import Snapshot, VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_STATS, CatalogueStats
 from service import metrics
@@ -136,6 +139,35 @@ async def load_index(store: Store, embedder: Embedder, ann: AnnParams = DEFAULT_
     return index
 
 
+async def active_snapshot(store: Store, embedder: Embedder) -> Snapshot | None:
+    """The content index of the active `paperfeed fit` artifact, memory-mapped, if it
+    holds one of this embedding model's vectors (otherwise, or if it cannot be read: None,
+    and the index is built from PostgreSQL)."""
+    activation = await store.active_collab()
+    if activation is None or activation.path is None:
+        return None
+    try:
+        snapshot = await asyncio.to_thread(load_snapshot, Path(activation.path))
+    except ArtifactError as exc:
+        log.warning("not using the content index of %s: %s", activation.version, exc)
+        return None
+    if snapshot is None or (snapshot.model, snapshot.index.d) != (embedder.name, embedder.dim):
+        return None
+    return snapshot
+
+
+async def open_index(store: Store, embedder: Embedder, ann: AnnParams) -> tuple[VectorIndex, int]:
+    """The index at start and the horizon to follow changes from: the active artifact's
+    content index if there is one for this model, else every stored vector."""
+    snapshot = await active_snapshot(store, embedder)
+    if snapshot is not None:
+        log.info("content index mapped from the fit artifact: %d papers", len(snapshot.keys))
+        return VectorIndex(embedder.dim, ann, snapshot), snapshot.horizon
+    # Taken before loading: the follower replays whatever changes during the load.
+    horizon = await store.index_horizon()
+    return await load_index(store, embedder, ann), horizon
+
+
 async def start(
     settings: Settings, embedder: Embedder | None = None, *, background: bool = True
 ) -> Runtime:
@@ -150,13 +182,10 @@ async def start(
     try:
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, settings)
-        # Taken before loading: the follower replays whatever changes during the load.
-        horizon = await store.index_horizon()
-        index = await load_index(store, embedder, settings.ann())
+        index, horizon = await open_index(store, embedder, settings.ann())
     except BaseException:
         await store.close()
         raise
-    log.info("index loaded: %d papers (model %s)", len(index), embedder.name)
     worker = EmbeddingWorker(
         store,
         embedder,
@@ -174,6 +203,9 @@ async def start(
         poll_seconds=settings.embed_poll_seconds,
         own=worker.own,
     )
+    # Complete before serving: what changed since the snapshot or during the load.
+    await follower.catch_up()
+    log.info("index loaded: %d papers (model %s)", len(index), embedder.name)
     runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
     runtime.database_url = url
     runtime.token_secret = await store.server_secret(TOKEN_SECRET_NAME, secrets.token_bytes(32))

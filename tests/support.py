@@ -121,13 +121,15 @@ def runtime_of(client: AppClient) -> Runtime:
 
 
 async def fit_collab(client: AppClient) -> dict[str, Any]:
-    """Run the fit job (`paperfeed fit`: fit, write, register, activate) on the app's
-    database as another process would, then the admin refresh, which loads the new
+    """Run the fit job (`paperfeed fit`: fit, write with the content index, register,
+    activate) on the app's database as another process would, then the admin refresh, which loads the new
     artifact at once instead of within MODEL_POLL_SECONDS; its JSON."""
     runtime = runtime_of(client)
     params = replace(DEFAULT_PARAMS, threads=runtime.settings.threads)
+    content = (runtime.embedder.name, runtime.embedder.dim)
     async with side_store(runtime.database_url) as store:
-        assert await fit_and_register(store, runtime.settings.resolved_model_dir(), params)
+        model_dir = runtime.settings.resolved_model_dir()
+        assert await fit_and_register(store, model_dir, params, content=content)
     response = await client.post("/v1/admin/stats/refresh")
     assert response.status_code == 200, response.text
     snapshot: dict[str, Any] = response.json()

@@ -4,6 +4,11 @@ current saves in PostgreSQL, write them as a versioned artifact that servers mem
 
 Servers never fit: they load the active artifact at start and swap to a newly activated
 one within PAPERFEED_MODEL_POLL_SECONDS (storage/registry.py, CollabWatcher).
+
+Given the embedding model, the artifact also holds the catalogue's content index (a
+`ranking.index.Snapshot`: every stored vector of that model, an HNSW graph above
+PAPERFEED_ANN_MIN_PAPERS): a server starting afterwards maps it instead of reading every
+vector from PostgreSQL and building the graph, and reads only what changed since.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import faiss
 import implicit
 import numpy as np
 import scipy
 
 from ranking import collab
+from ranking.ann import AnnParams
 from ranking.artifacts import verify_collab, write_collab
 from ranking.collab import DEFAULT_PARAMS, CollabParams
+from ranking.index import Snapshot, matrix_index
 from storage.store import Store
 
 
@@ -43,6 +51,8 @@ class FitResult:
     seconds: float  # the fit alone (reading the saves and writing the files not included)
     peak_rss_bytes: int
     activated: bool
+    content_papers: int | None = None  # in the content index, if one was built
+    content_seconds: float = 0.0  # reading the vectors and building it
 
     def summary(self) -> list[str]:
         """One screen for the terminal."""
@@ -51,7 +61,29 @@ class FitResult:
             f"artifact   {self.path}",
             f"data       {self.papers} papers, {self.readers} readers, {self.saves} saves",
             f"fit        {self.seconds:.1f} s, peak memory {self.peak_rss_bytes / 2**20:.0f} MiB",
+            "content    no index (no embedding model given)"
+            if self.content_papers is None
+            else f"content    {self.content_papers} papers indexed in {self.content_seconds:.1f} s",
         ]
+
+
+async def content_snapshot(
+    store: Store, model: str, dim: int, ann: AnnParams, threads: int
+) -> Snapshot:
+    """Every stored vector of `model` in one index (ranking.index.matrix_index), with the
+    horizon from which a server follows the changes after it."""
+    horizon = await store.index_horizon()  # before reading: later changes are followed
+    chunks = [chunk async for chunk in store.stored_embeddings(model, dim)]
+    keys = np.concatenate([k for k, _ in chunks]) if chunks else np.zeros(0, np.int64)
+    vectors = np.concatenate([v for _, v in chunks]) if chunks else np.zeros((0, dim), np.float32)
+
+    def build() -> faiss.Index:
+        faiss.omp_set_num_threads(threads)
+        return matrix_index(vectors, ann)
+
+    index = await asyncio.to_thread(build)
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    return Snapshot(index, keys.astype(np.int64), order, model, horizon)
 
 
 def new_version() -> str:
@@ -65,11 +97,14 @@ async def fit_and_register(
     *,
     activate: bool = True,
     report: Callable[[str], None] | None = None,
+    content: tuple[str, int] | None = None,
 ) -> FitResult | None:
     """Fit the collaborative models on the current saves, write the artifact, verify it,
-    register it and (with `activate`) make it the one every server loads. None when there
-    is nothing to fit: no saves, and no artifact active that would still hold old ones
-    (after the last saves are deleted, an empty artifact replaces it)."""
+    register it and (with `activate`) make it the one every server loads. With `content`
+    (embedding model name, dimension) the artifact holds the content index of that model's
+    vectors too. None when there is nothing to fit: no saves, and no artifact active that
+    would still hold old ones (after the last saves are deleted, an empty artifact
+    replaces it)."""
     feedback = await store.feedback()
     readers, saved = feedback.readers, feedback.saved
     if not len(saved) and await store.active_collab() is None:
@@ -88,6 +123,13 @@ async def fit_and_register(
         report(f"fitting on {len(saved)} saves")
     # CPU work: off the event loop, which may be serving (tests fit beside a server).
     models, seconds = await asyncio.to_thread(fit)
+    snapshot, content_seconds = None, 0.0
+    if content is not None:
+        started = time.perf_counter()
+        snapshot = await content_snapshot(store, *content, params.ann, params.threads)
+        content_seconds = time.perf_counter() - started
+        if report is not None:
+            report(f"  {'content':<9}{content_seconds:8.1f} s ({len(snapshot.keys)} papers)")
     version = new_version()
     manifest: dict[str, Any] = {
         "params": asdict(params),
@@ -100,6 +142,7 @@ async def fit_and_register(
             "ease_weights": int(models.ease.weights.nnz),
         },
         "fit_seconds": round(seconds, 3),
+        "content_seconds": round(content_seconds, 3),
         "peak_rss_bytes": peak_rss_bytes(),
         "created_at": datetime.now(UTC).isoformat(),
         "libraries": {
@@ -111,7 +154,8 @@ async def fit_and_register(
     }
 
     def write() -> Path:
-        path = write_collab(model_dir, version, replace(models, version=version), manifest)
+        models_ = replace(models, version=version)
+        path = write_collab(model_dir, version, models_, manifest, snapshot)
         verify_collab(path)
         return path.resolve()
 
@@ -127,4 +171,6 @@ async def fit_and_register(
         seconds,
         manifest["peak_rss_bytes"],
         activate,
+        None if snapshot is None else len(snapshot.keys),
+        content_seconds,
     )

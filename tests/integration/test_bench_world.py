@@ -7,7 +7,7 @@ import asyncpg
 import numpy as np
 
 from bench import world
-from ranking.embedder import Embedder
+from ranking.embedder import Embedder, model_identity
 from service.settings import load_settings
 from storage.database import migrations
 from storage.store import Store
@@ -16,15 +16,15 @@ SCALE = world.Scale(papers=600, readers=60, events=3_000, topics=8)
 
 
 def test_the_world_is_written_under_the_servers_embedding_model(embedder: Embedder) -> None:
-    # The name and size the world stores vectors under are the ones the server asks for.
-    assert world.embedding_model(load_settings({}).resolved_model_path()) == (
+    # The name and size the world (and `paperfeed fit`) use are the ones the server asks for.
+    assert model_identity(load_settings({}).resolved_model_path()) == (
         embedder.name,
         embedder.dim,
     )
 
 
 async def test_a_tiny_world_has_its_counts_and_loadable_vectors(database_url: str) -> None:
-    name, dim = "bench-model", world.DIM
+    name, dim = "bench-model", 384
     built = await world.generate(database_url, SCALE, model=name, dim=dim, seed=1, progress=False)
     assert (built.papers, built.events) == (600, 3_000)
     assert built.saves + built.clicks == 3_000 and 0 < built.saves < built.clicks

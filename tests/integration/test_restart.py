@@ -1,12 +1,22 @@
-"""Restarts: the index comes back from stored vectors, and the embedded database works."""
+"""Restarts: the index comes back from stored vectors, or from the content index of the
+last fit and the changes since, and the embedded database works."""
 
 from __future__ import annotations
 
 import msgspec
+import numpy as np
 
 from ranking.embedder import Embedder
 from service.settings import Settings
-from tests.support import running_app, runtime_of, server_folder, topic_papers, wait_indexed
+from tests.support import (
+    event,
+    fit_collab,
+    running_app,
+    runtime_of,
+    server_folder,
+    topic_papers,
+    wait_indexed,
+)
 
 
 async def test_index_is_rebuilt_from_stored_vectors_without_embedding(
@@ -37,3 +47,35 @@ async def test_embedded_database_when_no_url_is_set(settings: Settings, embedder
     assert (data_dir / "postgres" / "PG_VERSION").is_file()
     async with running_app(own, embedder, expect_database_url=False) as again:
         assert (await again.get("/ready")).json()["indexed"] == 2
+
+
+async def test_a_server_started_after_the_fit_maps_its_content_index_and_follows_later_changes(
+    settings: Settings, embedder: Embedder
+) -> None:
+    papers = topic_papers()
+    async with running_app(settings, embedder) as first:
+        await first.post("/v1/papers", json={"papers": papers[:8]})
+        await wait_indexed(first)
+        saves = [event(f"s{i}", f"reader{i}", papers[i]["id"]) for i in range(3)]
+        await first.post("/v1/events", json={"events": saves})
+        await fit_collab(first)  # `paperfeed fit`: the artifact holds the 8 papers' index
+        # After the fit: 4 new papers, one withdrawn, one rewritten (a new vector).
+        await first.post("/v1/papers", json={"papers": papers[8:]})
+        await first.delete(f"/v1/papers/{papers[0]['id']}")
+        rewritten = {**papers[1], "abstract": "Quantum error correction with surface codes."}
+        await first.post("/v1/papers", json={"papers": [rewritten]})
+        await wait_indexed(first)
+        queries = ["robot walking policy", "surface codes", papers[0]["title"]]
+        before = [(await first.get(f"/v1/search?q={q}&limit=5")).json() for q in queries]
+
+    async with running_app(settings, embedder) as second:
+        index = runtime_of(second).index
+        assert index.snapshot is not None and len(index.snapshot.keys) == 8
+        assert isinstance(index.snapshot.keys, np.memmap)  # mapped, not read
+        ready = (await second.get("/ready")).json()
+        assert (ready["papers"], ready["indexed"], ready["pending_embeddings"]) == (11, 11, 0)
+        # Only what changed after the fit is held in this process: 4 new, 1 rewritten.
+        assert index.in_memory == 5
+        after = [(await second.get(f"/v1/search?q={q}&limit=5")).json() for q in queries]
+        assert after == before
+        assert runtime_of(second).worker.embedded == 0

@@ -13,9 +13,10 @@ import pytest
 
 from ranking import collab
 from ranking.ann import AnnParams
-from ranking.artifacts import load_collab, verify_collab, write_collab
+from ranking.artifacts import load_collab, load_snapshot, verify_collab, write_collab
 from ranking.collab import CollabParams
 from ranking.errors import ArtifactError
+from ranking.index import Snapshot, matrix_index
 
 
 def group_saves() -> tuple[np.ndarray, np.ndarray]:
@@ -132,3 +133,30 @@ def test_a_factor_graph_round_trips(tmp_path: Path) -> None:
     assert loaded is not None and isinstance(loaded.search, faiss.IndexHNSWFlat)
     taste = fitted.factors.fold_in([100, 101, 102])
     assert loaded.top(taste, 10) == fitted.factors.top(taste, 10)
+
+
+def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> None:
+    # `paperfeed fit` stores the catalogue's content index beside the models; servers map it.
+    readers, papers = group_saves()
+    fitted = collab.fit(readers, papers, CollabParams(factors=2))
+    vectors = np.eye(8, dtype=np.float32)[[0, 1, 2, 3, 4]]
+    keys = np.array([50, 10, 40, 20, 30])
+    snapshot = Snapshot(matrix_index(vectors), keys, np.argsort(keys), "minilm-x", horizon=123)
+    path = write_collab(tmp_path, "collab-c", fitted, {}, snapshot)
+    manifest = verify_collab(path)
+    assert manifest["content"] == {
+        "model": "minilm-x",
+        "dim": 8,
+        "papers": 5,
+        "horizon": 123,
+        "approximate": False,
+    }
+    loaded = load_snapshot(path)
+    assert loaded is not None and (loaded.model, loaded.horizon) == ("minilm-x", 123)
+    assert mapped_file(loaded.keys) == "content.keys.npy"
+    assert loaded.rows(np.array([30, 10, 99])).tolist() == [4, 1, -1]
+    assert loaded.index.search(vectors[2:3], 1)[1].tolist() == [[2]]
+    assert load_snapshot(write_collab(tmp_path, "collab-d", fitted, {})) is None
+    (path / "content.faiss").write_bytes(b"not an index")
+    with pytest.raises(ArtifactError, match=r"content\.faiss"):
+        load_snapshot(path)

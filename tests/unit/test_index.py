@@ -1,13 +1,17 @@
-"""The vector index: upserts, replacement, removal, search, and thread safety."""
+"""The vector index: upserts, replacement, removal, search, thread safety, and an index
+started from the fit's memory-mapped snapshot."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-from ranking.index import VectorIndex
+from ranking.ann import AnnParams
+from ranking.index import Snapshot, VectorIndex, matrix_index
 from tests.support import clustered
 
 
@@ -57,3 +61,52 @@ def test_index_is_safe_under_concurrent_updates_and_searches() -> None:
         t.join()
     assert not errors
     assert len(index) == 401
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["flat", "hnsw"])
+def test_an_index_over_a_snapshot_answers_as_one_index_of_the_same_papers(
+    tmp_path: Path, approximate: bool
+) -> None:
+    """A snapshot (the fit's content index, here written and memory-mapped as servers map
+    it) plus the changes after it search like one index built of the current vectors."""
+    rng = np.random.default_rng(0)
+    vectors = clustered(n_per=40)  # 80 unit vectors of size 16
+    ann = AnnParams(min_papers=1 if approximate else 10_000, ef_search=200)
+    keys = rng.permutation(np.arange(1000, 1060))  # rows not in key order
+    built = matrix_index(vectors[:60], ann)
+    faiss.write_index(built, str(tmp_path / "content.faiss"))
+    mapped = faiss.read_index(str(tmp_path / "content.faiss"), faiss.IO_FLAG_MMAP_IFC)
+    order = np.argsort(keys, kind="stable")
+    index = VectorIndex(16, AnnParams(), Snapshot(mapped, keys, order, "m", horizon=7))
+    assert len(index) == 60 and index.in_memory == 0 and int(keys[3]) in index
+
+    # After the snapshot: 20 new papers, 5 of its papers replaced, 5 removed.
+    index.upsert(np.arange(2000, 2020), vectors[60:])
+    replaced, removed = keys[:5], keys[5:10]
+    new_vectors = vectors[70:75] * -1.0
+    index.upsert(replaced, new_vectors)
+    index.remove(removed)
+    assert len(index) == 75 and index.in_memory == 25
+    assert int(removed[0]) not in index and int(replaced[0]) in index
+
+    current = {int(k): v for k, v in zip(keys, vectors[:60], strict=True)}
+    current |= {int(k): v for k, v in zip(range(2000, 2020), vectors[60:], strict=True)}
+    current |= {int(k): v for k, v in zip(replaced, new_vectors, strict=True)}
+    for k in removed:
+        del current[int(k)]
+    whole = VectorIndex(16)
+    whole.upsert(list(current), np.stack(list(current.values())))
+
+    queries = np.concatenate([vectors[::7], new_vectors[:2]])
+    scores, found = index.search(queries, 10)
+    expected_scores, expected = whole.search(queries, 10)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+    for got, want in zip(found, expected, strict=True):  # ties may come in either order
+        assert set(got.tolist()) == set(want.tolist())
+    assert not set(found.ravel().tolist()) & {int(k) for k in removed}
+
+    present, got_vectors = index.vectors([int(replaced[0]), int(removed[0]), int(keys[20]), 2003])
+    assert present.tolist() == [True, False, True, True]
+    np.testing.assert_allclose(got_vectors[0], new_vectors[0], atol=1e-6)
+    np.testing.assert_allclose(got_vectors[2], vectors[20], atol=1e-6)
+    np.testing.assert_allclose(got_vectors[3], vectors[63], atol=1e-6)
