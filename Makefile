@@ -34,8 +34,9 @@ browser:
 
 ## The load benchmark (bench/run.py): a generated world in a fresh database, the fit job,
 ## the real server driven with wrk; JSON and a table in bench/results/. SCALE=full (1M
-## papers, 100k readers, 10M events) or SCALE=small (a few minutes). Debian's wrk is
-## installed with apt-get when missing and this is root; otherwise the feed stage skips.
+## papers, 100k readers, 10M events), SCALE=medium (200k papers, about 15 minutes) or
+## SCALE=small (a few minutes). Debian's wrk is installed with apt-get when missing and
+## this is root; otherwise the feed stage skips.
 SCALE ?= full
 bench: install
 	@if command -v wrk >/dev/null; then :; \

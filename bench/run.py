@@ -3,6 +3,7 @@ driven over HTTP, one JSON report and a markdown table.
 
     make bench                 # full scale: 1M papers, 100k readers, 10M events
     make bench SCALE=small     # 20k papers, 2k readers, 100k events: a few minutes
+    make bench SCALE=medium    # 200k papers, 20k readers, 1M events: about 15 minutes
 
     .venv/bin/python bench/run.py --scale small [--database-url postgresql://...]
 
@@ -64,6 +65,7 @@ PAPERFEED = str(BIN / "paperfeed")
 PLANS: dict[str, dict[str, Any]] = {
     "tiny": {"wrk_s": 3, "readers": 100, "events_s": 3, "clients": 2, "embed_papers": 0},
     "small": {"wrk_s": 10, "readers": 1000, "events_s": 10, "clients": 4, "embed_papers": 300},
+    "medium": {"wrk_s": 30, "readers": 2000, "events_s": 30, "clients": 4, "embed_papers": 300},
     "full": {"wrk_s": 60, "readers": 5000, "events_s": 60, "clients": 4, "embed_papers": 2000},
 }
 CONCURRENCY = (1, 16, 64)

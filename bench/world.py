@@ -49,6 +49,7 @@ class Scale:
 SCALES = {
     "tiny": Scale(papers=2_000, readers=200, events=10_000, topics=16),
     "small": Scale(papers=20_000, readers=2_000, events=100_000, topics=64),
+    "medium": Scale(papers=200_000, readers=20_000, events=1_000_000, topics=256),
     "full": Scale(papers=1_000_000, readers=100_000, events=10_000_000, topics=1024),
 }
 
