@@ -140,7 +140,6 @@ def read_report(path: Path) -> tuple[dict[str, Any], str | None, dict[str, bytes
 COLLAB_DIR = "collab"
 FACTORS_INDEX = "factors.faiss"
 CONTENT_INDEX = "content.faiss"
-CONTENT_ARRAYS = ("content.keys", "content.order")
 
 
 def collab_root(model_dir: Path) -> Path:
@@ -201,7 +200,7 @@ def write_collab(
     root = collab_root(model_dir)
     arrays = collab_arrays(models)
     if snapshot is not None:
-        arrays |= {"content.keys": snapshot.keys, "content.order": snapshot.order}
+        arrays["content.keys"] = snapshot.keys
     with new_version_folder(root, version) as tmp:
         files: dict[str, dict[str, Any]] = {}
         for stem, array in arrays.items():
@@ -312,14 +311,17 @@ def load_snapshot(path: Path) -> Snapshot | None:
         return None
     files = manifest["files"]
     try:
-        keys, order = (_mapped(path, f"{s}.npy", files[f"{s}.npy"]) for s in CONTENT_ARRAYS)
+        keys = _mapped(path, "content.keys.npy", files["content.keys.npy"])
         index = _inner_product_index(path / CONTENT_INDEX)
-        model, horizon = str(content["model"]), int(content["horizon"])
+        if index.d != int(content["dim"]):
+            raise ArtifactError(f"{path / CONTENT_INDEX} does not match its manifest")
+        # A plain view of the mapped keys: np.memmap's indexing costs microseconds a call.
+        plain = keys.view(np.ndarray)
+        return Snapshot(index, plain, str(content["model"]), int(content["horizon"]))
     except KeyError as exc:
         raise ArtifactError(f"content index of {path} is incomplete: {exc}") from exc
-    if index.ntotal != len(keys) or index.d != int(content["dim"]):
-        raise ArtifactError(f"{path / CONTENT_INDEX} does not match its manifest")
-    return Snapshot(index, keys, order, model, horizon)
+    except ValueError as exc:
+        raise ArtifactError(f"content index of {path}: {exc}") from exc
 
 
 def load_collab(path: Path) -> Collaborative:

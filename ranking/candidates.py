@@ -60,9 +60,20 @@ def gather(
     first-found order: similar, collaborative, related, factors, ease, popular, fresh.
     """
     found: dict[int, Candidate] = {}
+    # Which listed papers the index holds, looked up at once; search answers only those.
+    # Each list is read up to its limit past the hidden papers it may skip.
+    listed = [k for k, _ in popular[: limits.popular]] + list(fresh[: limits.fresh])
+    for ranked, limit in (
+        (collaborative, limits.collaborative),
+        (related, limits.related),
+        (factors, limits.factors),
+        (ease, limits.ease),
+    ):
+        listed += [k for k, _ in ranked[: limit + len(hidden)]]
+    indexed = index.live(listed)
 
-    def add(source: str, key: int, rank: int, score: float) -> None:
-        if key < 0 or key in hidden or key not in index:
+    def add(source: str, key: int, rank: int, score: float, searched: bool = False) -> None:
+        if key < 0 or key in hidden or not (searched or key in indexed):
             return
         cand = found.setdefault(key, Candidate(key))
         if rank < cand.ranks.get(source, rank + 1):
@@ -77,7 +88,7 @@ def gather(
                 if kept >= limits.per_interest:
                     break
                 if key >= 0 and key not in hidden:
-                    add("similar", key, kept, score)
+                    add("similar", key, kept, score, searched=True)
                     kept += 1
     for source, ranked, limit in (
         ("collaborative", collaborative, limits.collaborative),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,19 +58,21 @@ class Snapshot:
     memory-mapped read only: every process on a machine shares its pages, and none builds
     it at start. FAISS aborts the process on adding to a mapped index, so nothing is."""
 
-    index: faiss.Index  # rows in the order of `keys`
-    keys: np.ndarray  # (rows,) int64: the paper key of each row
-    order: np.ndarray  # (rows,) int64: the rows sorted by key, to find a key's row
+    index: faiss.Index  # row i holds the vector of keys[i]
+    keys: np.ndarray  # (rows,) int64, strictly ascending: a key's row is a binary search
     model: str  # the embedding model of its vectors
     horizon: int  # changes from here on are not in it (storage: index_changes)
+
+    def __post_init__(self) -> None:
+        if len(self.keys) != self.index.ntotal or (np.diff(self.keys) <= 0).any():
+            raise ValueError("a snapshot needs one strictly ascending key per row")
 
     def rows(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not in the snapshot."""
         if not len(self.keys):
             return np.full(len(keys), -1, dtype=np.int64)
-        sorted_keys = self.keys[self.order]
-        at = np.minimum(np.searchsorted(sorted_keys, keys), len(self.keys) - 1)
-        return np.where(sorted_keys[at] == keys, self.order[at], -1).astype(np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, at, -1).astype(np.int64)
 
 
 def best_of(
@@ -139,6 +142,19 @@ class VectorIndex:
             return False
         row = int(self.snapshot.rows(np.array([key], dtype=np.int64))[0])
         return row >= 0 and bool(self._base_alive[row])
+
+    def live(self, keys: Sequence[int]) -> set[int]:
+        """Those of `keys` in the index (one lookup for many: `in` costs a binary search
+        of the snapshot per key)."""
+        with self._lock:
+            found = {k for k in keys if k in self._rows}
+            if self.snapshot is None:
+                return found
+            rest = np.fromiter((k for k in keys if k not in found), np.int64)
+            rows = self.snapshot.rows(rest)
+            kept = rows >= 0
+            kept[kept] = self._base_alive[rows[kept]]
+            return found | set(rest[kept].tolist())
 
     @property
     def in_memory(self) -> int:

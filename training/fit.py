@@ -70,8 +70,9 @@ class FitResult:
 async def content_snapshot(
     store: Store, model: str, dim: int, ann: AnnParams, threads: int
 ) -> Snapshot:
-    """Every stored vector of `model` in one index (ranking.index.matrix_index), with the
-    horizon from which a server follows the changes after it."""
+    """Every stored vector of `model` in one index (ranking.index.matrix_index), in key
+    order as stored_embeddings reads them, with the horizon from which a server follows
+    the changes after it."""
     horizon = await store.index_horizon()  # before reading: later changes are followed
     chunks = [chunk async for chunk in store.stored_embeddings(model, dim)]
     keys = np.concatenate([k for k, _ in chunks]) if chunks else np.zeros(0, np.int64)
@@ -82,8 +83,7 @@ async def content_snapshot(
         return matrix_index(vectors, ann)
 
     index = await asyncio.to_thread(build)
-    order = np.argsort(keys, kind="stable").astype(np.int64)
-    return Snapshot(index, keys.astype(np.int64), order, model, horizon)
+    return Snapshot(index, keys.astype(np.int64), model, horizon)
 
 
 def new_version() -> str:

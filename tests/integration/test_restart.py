@@ -71,7 +71,7 @@ async def test_a_server_started_after_the_fit_maps_its_content_index_and_follows
     async with running_app(settings, embedder) as second:
         index = runtime_of(second).index
         assert index.snapshot is not None and len(index.snapshot.keys) == 8
-        assert isinstance(index.snapshot.keys, np.memmap)  # mapped, not read
+        assert isinstance(index.snapshot.keys.base, np.memmap)  # mapped, not read
         ready = (await second.get("/ready")).json()
         assert (ready["papers"], ready["indexed"], ready["pending_embeddings"]) == (11, 11, 0)
         # Only what changed after the fit is held in this process: 4 new, 1 rewritten.

@@ -140,8 +140,8 @@ def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> Non
     readers, papers = group_saves()
     fitted = collab.fit(readers, papers, CollabParams(factors=2))
     vectors = np.eye(8, dtype=np.float32)[[0, 1, 2, 3, 4]]
-    keys = np.array([50, 10, 40, 20, 30])
-    snapshot = Snapshot(matrix_index(vectors), keys, np.argsort(keys), "minilm-x", horizon=123)
+    keys = np.array([10, 20, 30, 40, 50])
+    snapshot = Snapshot(matrix_index(vectors), keys, "minilm-x", horizon=123)
     path = write_collab(tmp_path, "collab-c", fitted, {}, snapshot)
     manifest = verify_collab(path)
     assert manifest["content"] == {
@@ -154,7 +154,7 @@ def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> Non
     loaded = load_snapshot(path)
     assert loaded is not None and (loaded.model, loaded.horizon) == ("minilm-x", 123)
     assert mapped_file(loaded.keys) == "content.keys.npy"
-    assert loaded.rows(np.array([30, 10, 99])).tolist() == [4, 1, -1]
+    assert loaded.rows(np.array([30, 10, 99, 5])).tolist() == [2, 0, -1, -1]
     assert loaded.index.search(vectors[2:3], 1)[1].tolist() == [[2]]
     assert load_snapshot(write_collab(tmp_path, "collab-d", fitted, {})) is None
     (path / "content.faiss").write_bytes(b"not an index")

@@ -72,12 +72,14 @@ def test_an_index_over_a_snapshot_answers_as_one_index_of_the_same_papers(
     rng = np.random.default_rng(0)
     vectors = clustered(n_per=40)  # 80 unit vectors of size 16
     ann = AnnParams(min_papers=1 if approximate else 10_000, ef_search=200)
-    keys = rng.permutation(np.arange(1000, 1060))  # rows not in key order
+    keys = np.arange(1000, 1120, 2)  # ascending, with gaps
+    vectors[:60] = vectors[rng.permutation(60)]  # the clusters' papers mixed over the keys
     built = matrix_index(vectors[:60], ann)
     faiss.write_index(built, str(tmp_path / "content.faiss"))
     mapped = faiss.read_index(str(tmp_path / "content.faiss"), faiss.IO_FLAG_MMAP_IFC)
-    order = np.argsort(keys, kind="stable")
-    index = VectorIndex(16, AnnParams(), Snapshot(mapped, keys, order, "m", horizon=7))
+    index = VectorIndex(16, AnnParams(), Snapshot(mapped, keys, "m", horizon=7))
+    with pytest.raises(ValueError, match="ascending"):
+        Snapshot(mapped, keys[::-1].copy(), "m", horizon=7)
     assert len(index) == 60 and index.in_memory == 0 and int(keys[3]) in index
 
     # After the snapshot: 20 new papers, 5 of its papers replaced, 5 removed.
