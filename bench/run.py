@@ -134,6 +134,12 @@ def mb(n: float) -> float:
     return round(n / 2**20, 1)
 
 
+def kids(p: psutil.Process) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        return list(p.children())
+    return []
+
+
 def server_memory(pid: int) -> list[dict[str, Any]]:
     """RSS, USS and PSS of the supervisor and each worker (oldest first): what a second
     worker adds is its USS (memory no other process shares)."""
@@ -145,7 +151,10 @@ def server_memory(pid: int) -> list[dict[str, Any]]:
             cmd = " ".join(p.cmdline())
         except psutil.Error:
             continue
-        role = "supervisor" if i == 0 else ("worker" if "spawn" in cmd else "helper")
+        # Workers are multiprocessing's children that have none of their own (the fork
+        # server's children, or spawned); the fork server and resource tracker are helpers.
+        launched = "spawn" in cmd or "forkserver" in cmd
+        role = "supervisor" if i == 0 else ("worker" if launched and not kids(p) else "helper")
         out.append(
             {
                 "pid": p.pid,

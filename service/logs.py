@@ -64,6 +64,10 @@ class Formatter(structlog.stdlib.ProcessorFormatter):
             from huggingface_hub.utils.tqdm import disable_progress_bars
 
             disable_progress_bars()
+            # transformers reads that setting once, when imported; a worker forked from the
+            # fork server (service.server.PRELOAD) imported it before getting here.
+            if "transformers" in sys.modules:
+                sys.modules["transformers"].utils.logging.disable_progress_bar()
             renderer = structlog.processors.JSONRenderer()
             # "message" is the field log collectors look for first.
             tail: list[Any] = [

@@ -67,8 +67,9 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     processes (one per core by default) sharing one listening socket; `demo_key_id`: the
     demo key whose id the demo routes lend to the reader tokens they mint.
 
-    Worker processes are spawned, not forked (OpenMP and fork do not mix), and set up
-    their logging afresh.
+    Worker processes are forked from a fork server that has imported the heavy libraries
+    (`PRELOAD`) and done nothing else, so the workers share those pages; they set up their
+    logging afresh.
     """
     workers = settings.resolved_workers()
     # uvicorn re-raises the signal it stopped for once it is done; exit 0 then.
@@ -93,7 +94,10 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
 
 
 def _serve_here(
-    settings: Settings, listener: socket.socket | None, demo_key_id: str | None
+    settings: Settings,
+    listener: socket.socket | None,
+    demo_key_id: str | None,
+    supervisor: int | None = None,
 ) -> bool:
     """Run one uvicorn server in this process; whether it started."""
     from service.app import create_app
@@ -110,30 +114,52 @@ def _serve_here(
         access_log=False,
     )
     server = DrainingServer(config, app, settings.shutdown_grace_seconds)
-    if listener is not None:
-        parent = os.getppid()
-        threading.Thread(target=_watch_parent, args=(parent, server), daemon=True).start()
+    if supervisor is not None:
+        threading.Thread(target=_watch_parent, args=(supervisor, server), daemon=True).start()
     server.run(sockets=None if listener is None else [listener])
     return server.started
 
 
-def _worker(settings: Settings, listener: socket.socket, demo_key_id: str | None) -> None:
+def _worker(
+    settings: Settings, listener: socket.socket, demo_key_id: str | None, supervisor: int
+) -> None:
     """A worker process: one server on the supervisor's socket."""
     configure_logs(settings)
     signal.signal(signal.SIGTERM, _exit_zero)
     # Ctrl-C reaches every process of the terminal's group: uvicorn stops for it while
     # serving and raises it again when done; by then it needs no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not _serve_here(settings, listener, demo_key_id):
+    if not _serve_here(settings, listener, demo_key_id, supervisor):
         sys.exit(STARTUP_FAILURE)
 
 
-def _watch_parent(parent: int, server: DrainingServer) -> None:
+def _watch_parent(supervisor: int, server: DrainingServer) -> None:
     """Shut down (draining) if the supervisor dies without saying so (SIGKILL)."""
-    while os.getppid() == parent:
+    while True:
+        try:
+            os.kill(supervisor, 0)
+        except ProcessLookupError:
+            break
         time.sleep(1.0)
     log.warning("the supervising process is gone; shutting down")
     server.handle_exit(signal.SIGTERM, None)
+
+
+# What the fork server imports before it forks workers: the libraries whose import-time
+# memory every worker would otherwise hold on its own (measured: numpy, scipy, FAISS,
+# LightGBM and lleaves 146 MB, torch 122 MB, transformers and sentence-transformers 109 MB).
+# Not paperfeed's own modules: importing service.metrics makes Prometheus files under the
+# fork server's pid, which no worker would clean up.
+PRELOAD = (
+    "numpy",
+    "scipy.sparse",
+    "faiss",
+    "lightgbm",
+    "lleaves",
+    "torch",
+    "transformers",
+    "sentence_transformers",
+)
 
 
 class Supervisor:
@@ -151,13 +177,17 @@ class Supervisor:
         self.listener = listener
         self.count = count
         self.demo_key_id = demo_key_id
-        self.context = multiprocessing.get_context("spawn")
+        # Forked, not spawned: each spawned worker imported torch and the rest on its own,
+        # 250 MB of private memory apiece. The fork server imports them once and runs no
+        # OpenMP region (which fork would break), so every worker shares those pages.
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(list(PRELOAD))
         self.stop = threading.Event()
 
     def _start(self) -> multiprocessing.process.BaseProcess:
         process = self.context.Process(
             target=_worker,
-            args=(self.settings, self.listener, self.demo_key_id),
+            args=(self.settings, self.listener, self.demo_key_id, os.getpid()),
             name="paperfeed-worker",
         )
         process.start()
