@@ -129,8 +129,19 @@ def _worker(
     # Ctrl-C reaches every process of the terminal's group: uvicorn stops for it while
     # serving and raises it again when done; by then it needs no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not _serve_here(settings, listener, demo_key_id, supervisor):
+    if not _serve_here(settings, tcp(listener), demo_key_id, supervisor):
         sys.exit(STARTUP_FAILURE)
+
+
+def tcp(listener: socket.socket) -> socket.socket:
+    """The listening socket with its protocol said to be TCP. uvicorn's `bind_socket`
+    leaves it 0, and asyncio disables Nagle's algorithm (TCP_NODELAY) only on accepted
+    sockets whose protocol says TCP: without it a response written in two parts waited for
+    the client's delayed ACK, about 40 ms a request (measured: 44 ms against 1.3 ms a POST
+    with two workers)."""
+    if listener.family not in (socket.AF_INET, socket.AF_INET6) or listener.proto:
+        return listener
+    return socket.socket(listener.family, listener.type, socket.IPPROTO_TCP, listener.detach())
 
 
 def _watch_parent(supervisor: int, server: DrainingServer) -> None:
