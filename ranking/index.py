@@ -116,6 +116,9 @@ class VectorIndex:
         self.dim = dim
         self.ann = ann
         self.snapshot = snapshot
+        if snapshot is not None and isinstance(snapshot.index, faiss.IndexHNSW):
+            # This server's breadth, not the fit's (a plain field, not the mapped data).
+            snapshot.index.hnsw.efSearch = ann.ef_search
         self._lock = threading.Lock()
         rows = 0 if snapshot is None else len(snapshot.keys)
         self._base_alive = np.ones(rows, dtype=bool)  # snapshot rows not replaced or removed

@@ -71,13 +71,15 @@ def test_an_index_over_a_snapshot_answers_as_one_index_of_the_same_papers(
     it) plus the changes after it search like one index built of the current vectors."""
     rng = np.random.default_rng(0)
     vectors = clustered(n_per=40)  # 80 unit vectors of size 16
-    ann = AnnParams(min_papers=1 if approximate else 10_000, ef_search=200)
+    ann = AnnParams(min_papers=1 if approximate else 10_000, ef_search=16)
     keys = np.arange(1000, 1120, 2)  # ascending, with gaps
     vectors[:60] = vectors[rng.permutation(60)]  # the clusters' papers mixed over the keys
     built = matrix_index(vectors[:60], ann)
     faiss.write_index(built, str(tmp_path / "content.faiss"))
     mapped = faiss.read_index(str(tmp_path / "content.faiss"), faiss.IO_FLAG_MMAP_IFC)
-    index = VectorIndex(16, AnnParams(), Snapshot(mapped, keys, "m", horizon=7))
+    index = VectorIndex(16, AnnParams(ef_search=200), Snapshot(mapped, keys, "m", horizon=7))
+    if approximate:  # the server's search breadth applies to the fit's graph
+        assert mapped.hnsw.efSearch == 200
     with pytest.raises(ValueError, match="ascending"):
         Snapshot(mapped, keys[::-1].copy(), "m", horizon=7)
     assert len(index) == 60 and index.in_memory == 0 and int(keys[3]) in index
