@@ -76,7 +76,7 @@ from training.dataset import (
 from training.metrics import ndcg_at
 from training.position import Tally, tally
 from training.position import fit as fit_examination
-from training.train import Fitted, TrainConfig, choose_trees, window_plan
+from training.train import Fitted, TrainConfig, bins_reference, choose_trees, window_plan
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -368,7 +368,7 @@ class BinnedRanker(lightgbm.LGBMRanker):
         mine = self.get_params()
         params = {**lightgbm_params, "tree_learner": "data"}
         params.update((k, mine[k]) for k in NETWORK_PARAMS)
-        reference = lightgbm.Dataset(bins, feature_name=list(NAMES), params=params)
+        reference = bins_reference(bins, params)
         data = lightgbm.Dataset(X, y, group=group, feature_name=list(NAMES), reference=reference)
         self._Booster = lightgbm.train(params, data, num_boost_round=self.n_estimators)
         self.fitted_ = True

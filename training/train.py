@@ -100,7 +100,7 @@ def fit(
         group=train.group_sizes,
         position=train.positions if config.position_bias else None,
         feature_name=list(NAMES),
-        reference=bins_reference(bin_feeds(train, bin_share(train.n_rows)), params),
+        reference=bins_reference(bin_feeds(train, bin_share(train.n_rows)).features, params),
     )
     valid_set = lightgbm.Dataset(
         selection.features, selection.labels, group=selection.group_sizes, reference=train_set
@@ -132,11 +132,11 @@ def fit(
     return booster
 
 
-def bins_reference(feeds: Dataset, params: dict[str, Any]) -> lightgbm.Dataset:
-    """A LightGBM dataset of `feeds`' features alone, whose bins a training set takes as
-    its own (`reference`). Every engine bins on the same rows, chosen by `bin_feeds`; on up
-    to `BIN_ROWS` training rows those are all of them, as LightGBM would bin by itself."""
-    return lightgbm.Dataset(feeds.features, feature_name=list(NAMES), params=params)
+def bins_reference(features: np.ndarray, params: dict[str, Any]) -> lightgbm.Dataset:
+    """A LightGBM dataset of features alone, whose bins a training set takes as its own
+    (`reference`). Every engine bins on the same rows, chosen by `bin_feeds`; on up to
+    `BIN_ROWS` training rows those are all of them, as LightGBM would bin by itself."""
+    return lightgbm.Dataset(features, feature_name=list(NAMES), params=params)
 
 
 def choose_trees(curve: Sequence[float], config: TrainConfig) -> int:
