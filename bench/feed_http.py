@@ -90,8 +90,8 @@ def start_server(
         PAPERFEED_PORT=str(port),
         PAPERFEED_WORKERS="1",
         PAPERFEED_DATA_DIR=str(Path(tempfile.mkdtemp(prefix="pf-bench-"))),
-        **env,
     )
+    environ.update(env)  # --env wins, PAPERFEED_WORKERS included
     out = log.open("w")
     proc = subprocess.Popen(
         [
