@@ -13,7 +13,7 @@ import numpy as np
 
 from ranking.candidates import SOURCES, Candidate
 from ranking.collab import SparseScores
-from ranking.stats import CatalogueStats
+from ranking.stats import COUNTS, CatalogueStats
 
 # A source that did not find the candidate reports this rank.
 MISSING_RANK = 1000.0
@@ -149,11 +149,10 @@ def build(
         m[:, col["factor_score"]] = factor = factors.score(context.taste, keys)
         m[:, col["factor_gap"]] = factor - factor.max()
     m[:, col["sim_gap"]] = m[:, col["sim_max"]] - m[:, col["sim_max"]].max()
-    papers = [context.stats.of(k) for k in keys]
+    counts = context.stats.counts.lookup(keys)
     for name in ("clicks_7d", "saves_7d", "clicks_30d", "saves_30d"):
-        m[:, col[name]] = np.log1p([getattr(p, name) for p in papers])
-    m[:, col["click_rate"]] = [context.stats.smoothed_click_rate(k) for k in keys]
-    m[:, col["save_rate"]] = [context.stats.smoothed_save_rate(k) for k in keys]
+        m[:, col[name]] = np.log1p(counts[:, COUNTS.index(name)])
+    m[:, col["click_rate"]], m[:, col["save_rate"]] = context.stats.smoothed_rates(counts)
     published = np.array([facts[k].published_epoch for k in keys], dtype=np.float64)
     m[:, col["age_days"]] = np.log1p(np.maximum(context.now_epoch - published, 0.0) / 86_400)
     m[:, col["abstract_chars"]] = np.log1p([facts[k].abstract_chars for k in keys])

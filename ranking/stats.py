@@ -28,6 +28,7 @@ class PaperStats:
 
 
 NO_STATS = PaperStats()
+COUNTS = tuple(PaperStats.__dataclass_fields__)  # the columns of PaperCounts.values
 
 # Popularity: a save counts three clicks. Also the trending endpoint's score
 # (storage/sql/popular.sql takes these as parameters).
@@ -35,14 +36,63 @@ SAVE_WEIGHT = 3.0
 CLICK_WEIGHT = 1.0
 
 
-def popularity(saves: int, clicks: int) -> float:
-    return SAVE_WEIGHT * saves + CLICK_WEIGHT * clicks
+@dataclass(frozen=True)
+class PaperCounts:
+    """Counts per paper as arrays: `keys` ascending and unique, `values[i]` the COUNTS of
+    `keys[i]`; papers without a row count zero. Arrays, not a dict of objects: a million
+    papers fit in 48 MB, and a refresh adds a delta with a few numpy calls."""
+
+    keys: np.ndarray  # (n,) int64
+    values: np.ndarray  # (n, len(COUNTS)) int64
+
+    @classmethod
+    def of_rows(cls, keys: Iterable[int], values: Iterable[Iterable[int]]) -> PaperCounts:
+        """Counts from rows that may repeat a key (summed) or be all zero (dropped)."""
+        k = np.fromiter(keys, dtype=np.int64)
+        v = np.array(list(values), dtype=np.int64).reshape(len(k), len(COUNTS))
+        return cls(k, v).plus(EMPTY_COUNTS)
+
+    @classmethod
+    def of_mapping(cls, papers: Mapping[int, PaperStats]) -> PaperCounts:
+        return cls.of_rows(papers, ([getattr(s, c) for c in COUNTS] for s in papers.values()))
+
+    def plus(self, other: PaperCounts, sign: int = 1) -> PaperCounts:
+        """These counts with `other`'s added (sign 1) or taken away (-1); a new object."""
+        keys = np.concatenate([self.keys, other.keys])
+        unique, where = np.unique(keys, return_inverse=True)
+        values = np.zeros((len(unique), len(COUNTS)), dtype=np.int64)
+        np.add.at(values, where, np.concatenate([self.values, sign * other.values]))
+        kept = values.any(axis=1)
+        return PaperCounts(unique[kept], values[kept])
+
+    def lookup(self, keys: Iterable[int]) -> np.ndarray:
+        """(len(keys), len(COUNTS)) counts of `keys`, zero for papers without a row."""
+        k = np.fromiter(keys, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, k), max(len(self.keys) - 1, 0))
+        found = (self.keys[at] == k) if len(self.keys) else np.zeros(len(k), dtype=bool)
+        out = np.zeros((len(k), len(COUNTS)), dtype=np.int64)
+        out[found] = self.values[at[found]]
+        return out
+
+    def total(self, name: str) -> int:
+        return int(self.values[:, COUNTS.index(name)].sum())
+
+    def as_dict(self) -> dict[int, PaperStats]:
+        return {
+            int(k): PaperStats(*map(int, v)) for k, v in zip(self.keys, self.values, strict=True)
+        }
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+EMPTY_COUNTS = PaperCounts(np.zeros(0, dtype=np.int64), np.zeros((0, len(COUNTS)), dtype=np.int64))
 
 
 @dataclass(frozen=True)
 class CatalogueStats:
     version: str
-    papers: Mapping[int, PaperStats] = field(default_factory=dict)
+    counts: PaperCounts = EMPTY_COUNTS
     # Co-save lists, RP3beta and EASE tables, ALS factors: a loaded artifact, or fitted
     # in process by the offline evaluation (`from_saves`).
     models: Collaborative = NO_COLLABORATIVE
@@ -50,14 +100,15 @@ class CatalogueStats:
     # Catalogue-wide rates per impression: the priors of the smoothed per-paper rates.
     click_rate: float = 0.1
     save_rate: float = 0.05
-    # (key, popularity over 7 days), best first: sorted once per snapshot.
-    ranked_popular: tuple[tuple[int, float], ...] = ()
+    # Keys with a positive popularity over 7 days, best first, and that popularity.
+    popular_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    popular_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_saves(
         cls,
         version: str,
-        papers: Mapping[int, PaperStats],
+        papers: Mapping[int, PaperStats] | PaperCounts,
         readers: np.ndarray,
         saved: np.ndarray,
         params: collab.CollabParams = collab.DEFAULT_PARAMS,
@@ -71,41 +122,49 @@ class CatalogueStats:
     def build(
         cls,
         version: str,
-        papers: Mapping[int, PaperStats],
+        papers: Mapping[int, PaperStats] | PaperCounts,
         models: Collaborative = NO_COLLABORATIVE,
     ) -> CatalogueStats:
-        impressions = sum(s.impressions_30d for s in papers.values())
-        clicks = sum(s.clicks_30d for s in papers.values())
-        saves = sum(s.saves_30d for s in papers.values())
-        scored = [(k, popularity(s.saves_7d, s.clicks_7d)) for k, s in papers.items()]
-        scored = sorted((kv for kv in scored if kv[1] > 0), key=lambda kv: (-kv[1], -kv[0]))
+        counts = papers if isinstance(papers, PaperCounts) else PaperCounts.of_mapping(papers)
+        impressions = counts.total("impressions_30d")
+        column = counts.values.T
+        scores = (
+            SAVE_WEIGHT * column[COUNTS.index("saves_7d")]
+            + CLICK_WEIGHT * column[COUNTS.index("clicks_7d")]
+        )
+        positive = np.flatnonzero(scores > 0)
+        # Best first; among equals the newer paper (larger key).
+        order = positive[np.lexsort((-counts.keys[positive], -scores[positive]))]
         return cls(
             version,
-            papers,
+            counts,
             models,
-            click_rate=(clicks + 1) / (impressions + 10),
-            save_rate=(saves + 1) / (impressions + 20),
-            ranked_popular=tuple(scored),
+            click_rate=(counts.total("clicks_30d") + 1) / (impressions + 10),
+            save_rate=(counts.total("saves_30d") + 1) / (impressions + 20),
+            popular_keys=counts.keys[order],
+            popular_scores=np.asarray(scores[order], dtype=np.float64),
         )
 
     def of(self, key: int) -> PaperStats:
-        return self.papers.get(key, NO_STATS)
+        return PaperStats(*map(int, self.counts.lookup([key])[0]))
 
-    def smoothed_click_rate(self, key: int) -> float:
-        s = self.of(key)
-        return (s.clicks_30d + PRIOR_IMPRESSIONS * self.click_rate) / (
-            s.impressions_30d + PRIOR_IMPRESSIONS
-        )
-
-    def smoothed_save_rate(self, key: int) -> float:
-        s = self.of(key)
-        return (s.saves_30d + PRIOR_IMPRESSIONS * self.save_rate) / (
-            s.impressions_30d + PRIOR_IMPRESSIONS
-        )
+    def smoothed_rates(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(click rate, save rate) per row of `counts` (PaperCounts.lookup), each moved from
+        the catalogue's rate towards the paper's own as it collects impressions."""
+        shown = counts[:, COUNTS.index("impressions_30d")] + PRIOR_IMPRESSIONS
+        clicks = counts[:, COUNTS.index("clicks_30d")] + PRIOR_IMPRESSIONS * self.click_rate
+        saves = counts[:, COUNTS.index("saves_30d")] + PRIOR_IMPRESSIONS * self.save_rate
+        return clicks / shown, saves / shown
 
     def popular(self, limit: int) -> list[tuple[int, float]]:
         """(key, popularity over 7 days), best first."""
-        return list(self.ranked_popular[:limit])
+        return list(
+            zip(
+                self.popular_keys[:limit].tolist(),
+                self.popular_scores[:limit].tolist(),
+                strict=True,
+            )
+        )
 
     def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
         """For every paper co-saved with the history: the number of (reader, history paper)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from ranking.embedder import Embedder
 from ranking.errors import ArtifactError
 from ranking.index import Snapshot, VectorIndex
 from ranking.model import HeuristicRanker, Ranker
-from ranking.stats import EMPTY_STATS, CatalogueStats
+from ranking.stats import EMPTY_COUNTS, EMPTY_STATS, CatalogueStats, PaperCounts
 from service import metrics
 from service.auth import TOKEN_SECRET_NAME, KeyCache
 from service.settings import Settings
@@ -30,6 +31,7 @@ from storage.claim import EmbeddingClaim
 from storage.database import database_url, migrate
 from storage.feeds import Resting
 from storage.registry import CollabWatcher, ModelWatcher
+from storage.rows import CountRead
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,11 @@ class Runtime:
     # reads it once (see service.feed), so one feed never mixes versions.
     stats: CatalogueStats = EMPTY_STATS
     stats_stamp: str = EMPTY_STATS.version  # the counts' version: stats-<time>
+    # The last read of the counts and the settled ones as of it (refresh_stats).
+    _counted: CountRead | None = None
+    _settled: PaperCounts = EMPTY_COUNTS
+    _recounted_at: float = -math.inf
+    _counting: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The memory-mapped artifact of `paperfeed fit`, swapped by `collab_watcher`.
     collab: Collaborative = NO_COLLABORATIVE
     collab_watcher: CollabWatcher | None = None
@@ -104,15 +111,29 @@ class Runtime:
         self._set_stats(self.stats_stamp)
         self.observe()
 
-    async def refresh_stats(self) -> CatalogueStats:
-        """Recompute the live counts (clicks, saves, impressions, popularity) and swap in a
-        new snapshot over the current collaborative models; nothing is fitted here."""
-        stamp = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
-        started = time.monotonic()
-        papers = await self.store.paper_stats()
-        counts = await asyncio.to_thread(CatalogueStats.build, stamp, papers)
-        self._set_stats(stamp, counts)
-        metrics.STATS_REFRESH.observe(time.monotonic() - started)
+    async def refresh_stats(self, *, recount: bool = False) -> CatalogueStats:
+        """Bring the live counts (clicks, saves, impressions, popularity) up to date and
+        swap in a new snapshot over the current collaborative models; nothing is fitted
+        here. Counts everything at the first refresh, with `recount` and every
+        `stats_recount_seconds`; in between reads only what changed since the last one."""
+        async with self._counting:  # two refreshes at once would add one change twice
+            stamp = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
+            started = time.monotonic()
+            settle = self.settings.stats_settle_seconds
+            due = started - self._recounted_at >= self.settings.stats_recount_seconds
+            if recount or due or self._counted is None:
+                read = await self.store.count_papers(settle)
+                settled = read.settled
+                self._recounted_at = started
+            else:
+                read = await self.store.count_papers_since(self._counted, settle)
+                settled = self._settled.plus(read.settled)
+            snapshot = await asyncio.to_thread(
+                CatalogueStats.build, stamp, settled.plus(read.recent)
+            )
+            self._counted, self._settled = read, settled
+            self._set_stats(stamp, snapshot)
+            metrics.STATS_REFRESH.observe(time.monotonic() - started)
         self.observe()
         return self.stats
 

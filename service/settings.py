@@ -59,6 +59,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Seconds between recomputations of the live catalogue statistics (clicks, saves,
     # impressions, popularity). The collaborative models are fitted by `paperfeed fit`.
     stats_refresh_seconds: float = 30.0
+    # A refresh reads only what changed since the last one; every this many seconds (and
+    # at start, and on POST /v1/admin/stats/refresh) it counts everything afresh instead.
+    stats_recount_seconds: float = 3600.0
+    # Events received (impressions served) this long ago are settled: counted once and
+    # kept; newer ones are counted anew at every refresh, as their transactions may still
+    # be open. A row whose transaction commits later than this is counted from the next
+    # full recount on.
+    stats_settle_seconds: float = 60.0
     # Papers in one ranked feed, across all its pages (cursors); the first page keeps the
     # rest for the later ones.
     feed_depth: int = 100

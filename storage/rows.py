@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ranking.stats import PaperStats
+from ranking.stats import PaperCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,11 +242,23 @@ class KeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    """What the catalogue statistics are computed from."""
+    """What the collaborative models are fitted on: every current save."""
 
-    papers: dict[int, PaperStats]  # index key -> counts
     readers: np.ndarray  # (saves,) int64 reader numbers, one per current save
     saved: np.ndarray  # (saves,) int64 index keys of the saved papers
+
+
+@dataclass(frozen=True, slots=True)
+class CountRead:
+    """Counts per paper as one refresh read them (storage/sql/paper_counts*.sql): the
+    settled rows' counts (in full, or the change since the last read), the rest counted
+    in full, and the database's clock: `now` ends the windows, `mark` ends the settled
+    rows."""
+
+    now: datetime
+    mark: datetime
+    settled: PaperCounts
+    recent: PaperCounts
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,10 @@ import asyncpg
 import msgspec
 import numpy as np
 
-from ranking.stats import CLICK_WEIGHT, SAVE_WEIGHT, PaperStats
+from ranking.stats import CLICK_WEIGHT, COUNTS, EMPTY_COUNTS, SAVE_WEIGHT, PaperCounts
 from storage.rows import (
     Activation,
+    CountRead,
     DeletedRows,
     EventRow,
     Feedback,
@@ -50,13 +51,8 @@ def sql(name: str) -> str:
     return (files("storage") / "sql" / f"{name}.sql").read_text()
 
 
-def _paper_stats(rows: Sequence[asyncpg.Record]) -> dict[int, PaperStats]:
-    return {
-        r["seq"]: PaperStats(
-            r["clicks_7d"], r["saves_7d"], r["clicks_30d"], r["saves_30d"], r["impressions_30d"]
-        )
-        for r in rows
-    }
+def _counts(row: asyncpg.Record) -> PaperCounts:
+    return PaperCounts.of_rows(row["keys"], zip(*(row[c] for c in COUNTS), strict=True))
 
 
 def _key(row: asyncpg.Record) -> KeyRecord:
@@ -413,9 +409,27 @@ class Store:
         row = await self.pool.fetchrow(sql("active_collab"), timeout=5)
         return None if row is None else Activation(row["id"], row["version"], row["path"])
 
-    async def paper_stats(self) -> dict[int, PaperStats]:
-        """Feedback and exposure per paper: the servers' periodic statistics."""
-        return _paper_stats(await self.pool.fetch(sql("paper_stats"), timeout=300))
+    async def count_papers(self, settle_seconds: float) -> CountRead:
+        """Clicks, saves and impressions per paper over the statistics' windows, in full
+        (storage/sql/paper_counts.sql)."""
+        return await self._count(settle_seconds, "paper_counts")
+
+    async def count_papers_since(self, last: CountRead, settle_seconds: float) -> CountRead:
+        """What changed in the settled counts since `last` was read, and the rest in full
+        (storage/sql/paper_counts_since.sql)."""
+        return await self._count(settle_seconds, "paper_counts_since", last.mark, last.now)
+
+    async def _count(self, settle_seconds: float, query: str, *since: datetime) -> CountRead:
+        # One snapshot, and one now() for both statements (a transaction's start time).
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            now, mark = await conn.fetchrow(
+                "SELECT now(), now() - make_interval(secs => $1)", settle_seconds
+            )
+            rows = {
+                r["settled"]: _counts(r)
+                for r in await conn.fetch(sql(query), settle_seconds, *since, timeout=300)
+            }
+        return CountRead(now, mark, rows.get(True, EMPTY_COUNTS), rows.get(False, EMPTY_COUNTS))
 
     # --- API keys, reader-token secret, readers' data ------------------------------------
 
@@ -472,14 +486,11 @@ class Store:
     # --- catalogue statistics -------------------------------------------------------------
 
     async def feedback(self) -> Feedback:
-        """Feedback and exposure per paper and every current save, from one snapshot."""
-        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-            rows = await conn.fetch(sql("paper_stats"), timeout=300)
-            saves = await conn.fetch(sql("saves"), timeout=300)
-        papers = _paper_stats(rows)
+        """Every current save (storage/sql/saves.sql)."""
+        saves = await self.pool.fetch(sql("saves"), timeout=300)
         readers = np.array([r["reader"] for r in saves], dtype=np.int64)
         saved = np.array([r["paper"] for r in saves], dtype=np.int64)
-        return Feedback(papers, readers, saved)
+        return Feedback(readers, saved)
 
     # --- the demo page -------------------------------------------------------------------
 

@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
     guards=[requires("admin")],
 )
 async def refresh_stats(runtime: RuntimeDep) -> wire.StatsSnapshot:
-    """Recompute this server's catalogue statistics (clicks, saves, impressions,
-    popularity) and load the active collaborative models (`paperfeed fit`) now, instead
+    """Recount this server's catalogue statistics (clicks, saves, impressions,
+    popularity) in full and load the active collaborative models (`paperfeed fit`) now, instead
     of at the next `STATS_REFRESH_SECONDS` / `MODEL_POLL_SECONDS` tick. Nothing is fitted."""
     if runtime.collab_watcher is not None:
         await runtime.collab_watcher.check()
-    stats = await runtime.refresh_stats()
+    stats = await runtime.refresh_stats(recount=True)
     log.info("statistics refreshed on request: %s", stats.version)
-    return wire.StatsSnapshot(stats.version, len(stats.papers), len(stats.models.cosaves))
+    return wire.StatsSnapshot(stats.version, len(stats.counts), len(stats.models.cosaves))
 
 
 HANDLERS = [refresh_stats]

@@ -176,10 +176,10 @@ async def test_servers_never_fit_and_swap_to_the_fit_jobs_artifact(
         # The periodic refreshes renew the live counts within a second; with no artifact
         # nothing collaborative is served, and nothing is fitted, however long we wait.
         for _ in range(100):
-            if len(runtime.stats.papers) == 3:
+            if len(runtime.stats.counts) == 3:
                 break
             await asyncio.sleep(0.05)
-        assert len(runtime.stats.papers) == 3
+        assert len(runtime.stats.counts) == 3
         refreshed = (await client.post("/v1/admin/stats/refresh")).json()
         assert refreshed["cosave_lists"] == 0 and "/" not in refreshed["version"]
         none = runtime.stats.models

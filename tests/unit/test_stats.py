@@ -11,7 +11,7 @@ import pytest
 from ranking import collab
 from ranking.artifacts import load_collab, write_collab
 from ranking.collab import CollabParams
-from ranking.stats import CatalogueStats, PaperStats
+from ranking.stats import EMPTY_COUNTS, CatalogueStats, PaperCounts, PaperStats
 from tests.support import PAPERS, READERS
 
 
@@ -32,3 +32,41 @@ def test_a_snapshot_over_a_loaded_artifact_gives_the_fitted_signals(tmp_path: Pa
             assert got.values.tolist() == pytest.approx(want.values.tolist())
         np.testing.assert_allclose(served.taste(history), offline.taste(history), rtol=1e-5)
     assert served.models.cosaves[30] == {10: 1, 20: 1}
+
+
+def test_counts_add_up_by_key_and_drop_papers_left_with_nothing() -> None:
+    counts = PaperCounts.of_rows([7, 3, 7], [[1, 0, 1, 0, 0], [0, 0, 0, 0, 5], [1, 1, 1, 1, 0]])
+    assert counts.keys.tolist() == [3, 7]
+    assert counts.as_dict() == {3: PaperStats(impressions_30d=5), 7: PaperStats(2, 1, 2, 1, 0)}
+    gone = counts.plus(PaperCounts.of_rows([3], [[0, 0, 0, 0, 5]]), sign=-1)
+    assert gone.as_dict() == {7: PaperStats(2, 1, 2, 1, 0)}
+    assert counts.lookup([9, 7, 0, 3]).tolist() == [
+        [0] * 5,
+        [2, 1, 2, 1, 0],
+        [0] * 5,
+        [0, 0, 0, 0, 5],
+    ]
+    assert EMPTY_COUNTS.lookup([1]).tolist() == [[0] * 5] and EMPTY_COUNTS.lookup([]).shape == (
+        0,
+        5,
+    )
+
+
+def test_a_snapshot_ranks_popular_papers_and_smooths_rates_towards_the_catalogues() -> None:
+    stats = CatalogueStats.build(
+        "s",
+        {
+            1: PaperStats(clicks_7d=3),
+            2: PaperStats(saves_7d=1, clicks_30d=10, impressions_30d=80),
+            3: PaperStats(clicks_30d=2, impressions_30d=20),
+        },
+    )
+    # 3 clicks and 1 save (worth 3) tie: the newer paper (larger key) first.
+    assert stats.popular(5) == [(2, 3.0), (1, 3.0)] and stats.popular(1) == [(2, 3.0)]
+    assert stats.click_rate == (12 + 1) / (100 + 10)
+    clicks, saves = stats.smoothed_rates(stats.counts.lookup([2, 5]))
+    assert clicks.tolist() == pytest.approx([(10 + 20 * stats.click_rate) / 100, stats.click_rate])
+    assert saves.tolist() == pytest.approx([20 * stats.save_rate / 100, stats.save_rate])
+    assert (
+        stats.of(3) == PaperStats(clicks_30d=2, impressions_30d=20) and stats.of(4) == PaperStats()
+    )

@@ -1,0 +1,38 @@
+-- Per paper: clicks and saves over the last 7 and 30 days, impressions over 30 (a paper
+-- may have two rows, one of events and one of impressions: the caller sums them). The
+-- servers' live statistics, counted in full at start, on request and every
+-- STATS_RECOUNT_SECONDS; paper_counts_since.sql counts what changed in between.
+-- $1: seconds to settle. Rows received (events) or served (impressions) before
+-- now() - $1 are settled: kept, and updated incrementally; later ones are counted anew at
+-- every refresh, because a transaction that began before then may not have committed yet.
+-- One row per part (settled or not), each column an array over its papers.
+WITH b AS (
+    SELECT now() - make_interval(secs => $1) AS mark,
+           now() - interval '7 days' AS d7,
+           now() - interval '30 days' AS d30
+), counted AS (
+    SELECT e.paper_id, e.received_at < b.mark AS settled,
+           count(*) FILTER (WHERE e.type = 'click' AND e.occurred_at >= b.d7) AS clicks_7d,
+           count(*) FILTER (WHERE e.type = 'save' AND e.occurred_at >= b.d7) AS saves_7d,
+           count(*) FILTER (WHERE e.type = 'click') AS clicks_30d,
+           count(*) FILTER (WHERE e.type = 'save') AS saves_30d,
+           0 AS impressions_30d
+    FROM events e, b
+    WHERE e.occurred_at >= b.d30 AND e.type IN ('click', 'save')
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT i.paper_id, i.served_at < b.mark, 0, 0, 0, 0, count(*)
+    FROM impressions i, b
+    WHERE i.served_at >= b.d30
+    GROUP BY 1, 2
+)
+SELECT c.settled,
+       array_agg(p.seq) AS keys,
+       array_agg(c.clicks_7d) AS clicks_7d,
+       array_agg(c.saves_7d) AS saves_7d,
+       array_agg(c.clicks_30d) AS clicks_30d,
+       array_agg(c.saves_30d) AS saves_30d,
+       array_agg(c.impressions_30d) AS impressions_30d
+FROM counted c
+JOIN papers p ON p.id = c.paper_id
+GROUP BY c.settled

@@ -1,0 +1,58 @@
+-- What changed in paper_counts.sql's counts since the refresh that ran at $3 (its now())
+-- and settled the rows received before $2 (its mark); $1: seconds to settle, as there.
+-- Settled part: the rows received from $2 to this refresh's mark, counted in the current
+-- windows, less the rows settled before that have since left a window (by occurred_at or
+-- served_at, through their indexes). The other part: the rows received from the mark on,
+-- counted in full. Same columns as paper_counts.sql; a paper may have several rows.
+WITH b AS (
+    SELECT now() - make_interval(secs => $1) AS mark,
+           now() - interval '7 days' AS d7,
+           now() - interval '30 days' AS d30,
+           $3::timestamptz - interval '7 days' AS was_d7,
+           $3::timestamptz - interval '30 days' AS was_d30
+), counted AS (
+    SELECT e.paper_id, e.received_at < b.mark AS settled,
+           count(*) FILTER (WHERE e.type = 'click' AND e.occurred_at >= b.d7) AS clicks_7d,
+           count(*) FILTER (WHERE e.type = 'save' AND e.occurred_at >= b.d7) AS saves_7d,
+           count(*) FILTER (WHERE e.type = 'click') AS clicks_30d,
+           count(*) FILTER (WHERE e.type = 'save') AS saves_30d,
+           0 AS impressions_30d
+    FROM events e, b
+    WHERE e.received_at >= $2 AND e.occurred_at >= b.d30 AND e.type IN ('click', 'save')
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT e.paper_id, true, 0, 0,
+           -count(*) FILTER (WHERE e.type = 'click'), -count(*) FILTER (WHERE e.type = 'save'), 0
+    FROM events e, b
+    WHERE e.received_at < $2 AND e.occurred_at >= b.was_d30 AND e.occurred_at < b.d30
+      AND e.type IN ('click', 'save')
+    GROUP BY 1
+    UNION ALL
+    SELECT e.paper_id, true,
+           -count(*) FILTER (WHERE e.type = 'click'), -count(*) FILTER (WHERE e.type = 'save'),
+           0, 0, 0
+    FROM events e, b
+    WHERE e.received_at < $2 AND e.occurred_at >= b.was_d7 AND e.occurred_at < b.d7
+      AND e.type IN ('click', 'save')
+    GROUP BY 1
+    UNION ALL
+    SELECT i.paper_id, i.served_at < b.mark, 0, 0, 0, 0, count(*)
+    FROM impressions i, b
+    WHERE i.served_at >= $2 AND i.served_at >= b.d30
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT i.paper_id, true, 0, 0, 0, 0, -count(*)
+    FROM impressions i, b
+    WHERE i.served_at < $2 AND i.served_at >= b.was_d30 AND i.served_at < b.d30
+    GROUP BY 1
+)
+SELECT c.settled,
+       array_agg(p.seq) AS keys,
+       array_agg(c.clicks_7d) AS clicks_7d,
+       array_agg(c.saves_7d) AS saves_7d,
+       array_agg(c.clicks_30d) AS clicks_30d,
+       array_agg(c.saves_30d) AS saves_30d,
+       array_agg(c.impressions_30d) AS impressions_30d
+FROM counted c
+JOIN papers p ON p.id = c.paper_id
+GROUP BY c.settled
