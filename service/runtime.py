@@ -58,10 +58,10 @@ class Runtime:
     stats: CatalogueStats = EMPTY_STATS
     stats_stamp: str = EMPTY_STATS.version  # the counts' version: stats-<time>
     # The last read of the counts and the settled ones as of it (refresh_stats).
-    _counted: CountRead | None = None
-    _settled: PaperCounts = EMPTY_COUNTS
-    _recounted_at: float = -math.inf
-    _counting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _counted: CountRead | None = field(default=None, init=False)
+    _settled: PaperCounts = field(default=EMPTY_COUNTS, init=False)
+    _recounted_at: float = field(default=-math.inf, init=False)
+    _counting: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     # The memory-mapped artifact of `paperfeed fit`, swapped by `collab_watcher`.
     collab: Collaborative = NO_COLLABORATIVE
     collab_watcher: CollabWatcher | None = None
@@ -121,16 +121,26 @@ class Runtime:
             started = time.monotonic()
             settle = self.settings.stats_settle_seconds
             due = started - self._recounted_at >= self.settings.stats_recount_seconds
-            if recount or due or self._counted is None:
+            last = None if recount or due else self._counted
+            full = last is None
+            if last is None:
                 read = await self.store.count_papers(settle)
-                settled = read.settled
-                self._recounted_at = started
             else:
-                read = await self.store.count_papers_since(self._counted, settle)
-                settled = self._settled.plus(read.settled)
-            snapshot = await asyncio.to_thread(
-                CatalogueStats.build, stamp, settled.plus(read.recent)
-            )
+                read = await self.store.count_papers_since(last, settle)
+
+            def build() -> tuple[PaperCounts, CatalogueStats]:
+                # numpy over every counted paper: off the event loop.
+                settled = read.settled if full else self._settled.plus(read.settled)
+                return settled, CatalogueStats.build(stamp, settled.plus(read.recent))
+
+            settled, snapshot = await asyncio.to_thread(build)
+            if full:
+                self._recounted_at = started
+                log.info(
+                    "statistics recounted in %.1f s: %d papers with feedback or impressions",
+                    time.monotonic() - started,
+                    len(snapshot.counts),
+                )
             self._counted, self._settled = read, settled
             self._set_stats(stamp, snapshot)
             metrics.STATS_REFRESH.observe(time.monotonic() - started)
