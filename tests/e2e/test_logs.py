@@ -68,10 +68,16 @@ async def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path)
     by_request: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_request.setdefault(record.get("request_id", ""), []).append(record)
-    # The refresh request logged from inside the handler, then its access line.
+    # The refresh request logged from inside the handler (the recount, then the route),
+    # then its access line.
     refresh_lines = by_request["logs-refresh-1"]
-    assert [r["logger"] for r in refresh_lines] == ["service.routes.stats", "paperfeed.access"]
-    assert refresh_lines[0]["message"].startswith("statistics refreshed on request: stats-")
+    assert [r["logger"] for r in refresh_lines] == [
+        "service.runtime",
+        "service.routes.stats",
+        "paperfeed.access",
+    ]
+    assert refresh_lines[0]["message"].startswith("statistics recounted in ")
+    assert refresh_lines[1]["message"].startswith("statistics refreshed on request: stats-")
     access = refresh_lines[-1]
     assert (access["method"], access["path"], access["status"]) == (
         "POST",
