@@ -50,20 +50,32 @@ class PaperCounts:
         """Counts from rows that may repeat a key (summed) or be all zero (dropped)."""
         k = np.fromiter(keys, dtype=np.int64)
         v = np.array(list(values), dtype=np.int64).reshape(len(k), len(COUNTS))
-        return cls(k, v).plus(EMPTY_COUNTS)
+        unique, where = np.unique(k, return_inverse=True)
+        summed = np.zeros((len(unique), len(COUNTS)), dtype=np.int64)
+        np.add.at(summed, where, v)
+        return cls(unique, summed)._without_zeros()
 
     @classmethod
     def of_mapping(cls, papers: Mapping[int, PaperStats]) -> PaperCounts:
         return cls.of_rows(papers, ([getattr(s, c) for c in COUNTS] for s in papers.values()))
 
     def plus(self, other: PaperCounts, sign: int = 1) -> PaperCounts:
-        """These counts with `other`'s added (sign 1) or taken away (-1); a new object."""
-        keys = np.concatenate([self.keys, other.keys])
-        unique, where = np.unique(keys, return_inverse=True)
-        values = np.zeros((len(unique), len(COUNTS)), dtype=np.int64)
-        np.add.at(values, where, np.concatenate([self.values, sign * other.values]))
-        kept = values.any(axis=1)
-        return PaperCounts(unique[kept], values[kept])
+        """These counts with `other`'s added (sign 1) or taken away (-1); a new object.
+        Costs a copy of these arrays and a binary search per row of `other` (a refresh
+        adds a small change to the counts of a whole catalogue)."""
+        at = np.searchsorted(self.keys, other.keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == other.keys[found]
+        values = self.values.copy()
+        values[at[found]] += sign * other.values[found]  # keys are unique: no clashes
+        new = ~found
+        keys = np.insert(self.keys, at[new], other.keys[new])
+        values = np.insert(values, at[new], sign * other.values[new], axis=0)
+        return PaperCounts(keys, values)._without_zeros()
+
+    def _without_zeros(self) -> PaperCounts:
+        kept = self.values.any(axis=1)
+        return self if kept.all() else PaperCounts(self.keys[kept], self.values[kept])
 
     def lookup(self, keys: Iterable[int]) -> np.ndarray:
         """(len(keys), len(COUNTS)) counts of `keys`, zero for papers without a row."""

@@ -422,6 +422,9 @@ class Store:
     async def _count(self, settle_seconds: float, query: str, *since: datetime) -> CountRead:
         # One snapshot, and one now() for both statements (a transaction's start time).
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            # Planned for these times: a generic plan assumes a third of all events fall
+            # in any range and hashes the whole papers table (1 s instead of 45 ms at 1M).
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
             now, mark = await conn.fetchrow(
                 "SELECT now(), now() - make_interval(secs => $1)", settle_seconds
             )

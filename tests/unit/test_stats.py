@@ -70,3 +70,19 @@ def test_a_snapshot_ranks_popular_papers_and_smooths_rates_towards_the_catalogue
     assert (
         stats.of(3) == PaperStats(clicks_30d=2, impressions_30d=20) and stats.of(4) == PaperStats()
     )
+
+
+def test_adding_and_taking_away_counts_matches_sums_by_key() -> None:
+    rng = np.random.default_rng(0)
+    totals: dict[int, np.ndarray] = {}
+    counts = EMPTY_COUNTS
+    for step in range(30):
+        keys = rng.choice(60, size=int(rng.integers(0, 25)), replace=False)
+        values = rng.integers(0, 3, size=(len(keys), 5))
+        sign = 1 if step % 3 else -1  # taking away what an earlier step may not have added
+        counts = counts.plus(PaperCounts.of_rows(keys.tolist(), values.tolist()), sign)
+        for k, v in zip(keys.tolist(), values, strict=True):
+            totals[k] = totals.get(k, np.zeros(5, dtype=np.int64)) + sign * v
+    want = {k: v.tolist() for k, v in sorted(totals.items()) if v.any()}
+    assert counts.keys.tolist() == list(want)
+    assert counts.values.tolist() == list(want.values())
