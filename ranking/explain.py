@@ -3,7 +3,9 @@ the plan holds (the paper named really is one the reader saved, opened or picked
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+
+import numpy as np
 
 from ranking.pipeline import Plan, Ranked, topic_of
 
@@ -72,16 +74,21 @@ def _similar(plan: Plan, item: Ranked, titles: Mapping[int, str]) -> str | None:
     return f"Similar to *{titles[liked]}*, {how}"
 
 
-def cosaved_index(plan: Plan) -> dict[int, list[int]]:
-    """For every paper someone saved together with one of the reader's saved papers:
-    those saved papers, most co-saves first. One pass over the saved papers' co-save
-    lists per feed, not one per item."""
-    found: dict[int, list[tuple[int, int]]] = {}
+def cosaved_index(plan: Plan, shown: Collection[int] | None = None) -> dict[int, list[int]]:
+    """For every paper someone saved together with one of the reader's saved papers (every
+    one of `shown`, when given): those saved papers, most co-saves first. Made once per
+    feed from the saved papers' co-save lists, not once per item."""
     cosaves = plan.context.stats.models.cosaves
-    for s in plan.profile.saved:
-        for key, together in cosaves.get(s, {}).items():
-            found.setdefault(key, []).append((together, s))
-    return {k: [s for _, s in sorted(v, key=lambda t: (-t[0], t[1]))] for k, v in found.items()}
+    saved, keys, together = cosaves.entries(list(plan.profile.saved))
+    if shown is not None:
+        kept = np.isin(keys, np.fromiter(shown, dtype=np.int64, count=len(shown)))
+        saved, keys, together = saved[kept], keys[kept], together[kept]
+    found: dict[int, list[int]] = {}
+    # By paper, then most co-saves, then the smaller saved paper's key.
+    order = np.lexsort((saved, -together.astype(np.int64), keys))
+    for key, s in zip(keys[order].tolist(), saved[order].tolist(), strict=True):
+        found.setdefault(key, []).append(s)
+    return found
 
 
 def _counts(saves: int, clicks: int) -> str:

@@ -92,7 +92,7 @@ async def serve_feed(
     # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
     liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}
     titles = {k: meta[k].title for k in plan.history_keys if k in meta}
-    cosaved = cosaved_index(plan)
+    cosaved = cosaved_index(plan, [r.key for r in ranked])
     kept = [
         KeptItem(
             key=r.key,

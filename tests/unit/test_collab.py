@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from ranking import collab
-from ranking.collab import CollabParams, SparseScores
+from ranking.collab import CollabParams, NeighbourTable, SparseScores
 from tests.support import PAPERS, READERS
 
 
@@ -155,3 +156,21 @@ def test_co_save_scores_sum_the_history_rows() -> None:
     pairs = np.arange(200)
     sparse = collab.cosave_lists(*collab.save_matrix(pairs // 2, pairs), k=5)
     assert sparse.scores([0, 3, 0]) == {1: 2.0, 2: 1.0}
+
+
+@pytest.mark.parametrize("history", [[3], [3, 7, 11], list(range(0, 2000, 10))])
+def test_a_history_scores_the_sum_of_its_rows_entry_by_entry_or_densely(
+    history: list[int],
+) -> None:
+    # 2,000 papers, four weights a row: up to 31 rows are summed entry by entry, more densely.
+    rng = np.random.default_rng(1)
+    weights = sp.random(2000, 2000, density=0.002, format="lil", dtype=np.float32, rng=rng)
+    weights[3, 5], weights[7, 5] = 1.5, -0.5  # less 0.5 each: a sum that cancels out
+    keys = np.arange(0, 4000, 2)  # row i is paper 2i
+    weights = sp.csr_matrix(weights)
+    weights.data -= 0.5
+    table = NeighbourTable(keys, weights)
+    got = table.scores([2 * p for p in history] + [1, 9999])  # unknown papers are skipped
+    dense = np.asarray(weights[history].sum(axis=0)).ravel()
+    assert got.keys.tolist() == keys[dense != 0].tolist()
+    np.testing.assert_allclose(got.values, dense[dense != 0], rtol=1e-5)

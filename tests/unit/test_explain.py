@@ -8,7 +8,7 @@ import numpy as np
 from ranking import features
 from ranking.candidates import Limits
 from ranking.collab import CollabParams
-from ranking.explain import explanation
+from ranking.explain import cosaved_index, explanation
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker
 from ranking.pipeline import Ranked, plan, rank
@@ -89,3 +89,13 @@ def test_onboarding_fades_as_real_saves_accumulate() -> None:
 
     assert cluster_b_share(1) > 0  # one save: the topic still counts
     assert cluster_b_share(25) == 0  # 25 saves: the topic has faded out
+
+
+def test_the_co_saved_index_lists_the_readers_saves_most_co_saves_first() -> None:
+    # Two readers saved 10 and 20, one saved 30 and 20; this reader saved 30, then 10.
+    readers, papers = np.array([0, 0, 1, 1, 2, 2]), np.array([10, 20, 10, 20, 30, 20])
+    stats = CatalogueStats.from_saves("s", {}, readers, papers, NO_MODELS)
+    history = [Interaction(10, "save", 1.0), Interaction(30, "save", 2.0)]
+    p = plan(indexed(clustered(n_per=20)), history, stats, [], set(), 0.0)
+    assert cosaved_index(p) == {20: [10, 30]}
+    assert cosaved_index(p, [20, 5]) == {20: [10, 30]} and cosaved_index(p, [5]) == {}
