@@ -459,7 +459,13 @@ class Store:
 
     async def server_secret(self, name: str, candidate: bytes) -> bytes:
         """The secret called `name`: `candidate` if none was stored yet, else the stored one."""
-        value: bytes = await self.pool.fetchval(sql("server_secret"), name, candidate)
+        value: bytes | None = await self.pool.fetchval(sql("server_secret"), name, candidate)
+        if value is None:
+            # Another process stored it first, committing after this statement's snapshot:
+            # the insert waited for that row and skipped, but the read could not see it.
+            # A new statement can (seen when two servers start at once on a new database).
+            value = await self.pool.fetchval(sql("server_secret"), name, candidate)
+        assert value is not None
         return value
 
     async def delete_user(self, user_id: str) -> DeletedRows:
