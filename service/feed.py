@@ -65,7 +65,12 @@ async def serve_feed(
         rt, await read_inputs(rt.store, rt.resting, user_id, rt.index.dim, surface=surface)
     )
     stats = rt.stats  # read once, like the ranker
-    plan = await asyncio.to_thread(plan_feed, rt.index, stats, inputs, now)
+    # The pipeline runs on the event loop, not in a thread: it is Python holding the GIL
+    # (FAISS, BLAS and LightGBM use one thread each), so a thread buys no parallelism, and
+    # at concurrency 16 handing the GIL back and forth cost a fifth of the CPU per feed and
+    # a third of the throughput (bench notes in the README). Several worker processes
+    # give the parallelism.
+    plan = plan_feed(rt.index, stats, inputs, now)
     meta = await rt.store.papers_by_seq(
         [c.key for c in plan.candidates] + plan.history_keys, live_only=True
     )
@@ -77,8 +82,7 @@ async def serve_feed(
         author_cap=settings.feed_author_cap,
         page_size=limit,
     )
-    ranked = await asyncio.to_thread(
-        pipeline.rank,
+    ranked = pipeline.rank(
         plan,
         rt.index,
         paper_facts(meta),
