@@ -24,6 +24,7 @@ import faiss
 import numpy as np
 import scipy.sparse as sp
 
+from ranking.catalogue import FactTable
 from ranking.collab import Collaborative, CosaveLists, Factors, NeighbourTable
 from ranking.errors import ArtifactError
 from ranking.features import NAMES, names_hash
@@ -201,6 +202,8 @@ def write_collab(
     arrays = collab_arrays(models)
     if snapshot is not None:
         arrays["content.keys"] = snapshot.keys
+        if snapshot.facts is not None:
+            arrays |= {f"facts.{k}": v for k, v in snapshot.facts.arrays().items()}
     with new_version_folder(root, version) as tmp:
         files: dict[str, dict[str, Any]] = {}
         for stem, array in arrays.items():
@@ -315,9 +318,17 @@ def load_snapshot(path: Path) -> Snapshot | None:
         index = _inner_product_index(path / CONTENT_INDEX)
         if index.d != int(content["dim"]):
             raise ArtifactError(f"{path / CONTENT_INDEX} does not match its manifest")
-        # A plain view of the mapped keys: np.memmap's indexing costs microseconds a call.
+        # Plain views of the mapped arrays: np.memmap's indexing costs microseconds a call.
         plain = keys.view(np.ndarray)
-        return Snapshot(index, plain, str(content["model"]), int(content["horizon"]))
+        facts = None
+        if any(name.startswith("facts.") for name in files):  # older artifacts have none
+            arrays = {
+                name.removeprefix("facts.").removesuffix(".npy"): _mapped(path, name, entry)
+                for name, entry in files.items()
+                if name.startswith("facts.")
+            }
+            facts = FactTable.of_arrays(plain, {k: v.view(np.ndarray) for k, v in arrays.items()})
+        return Snapshot(index, plain, str(content["model"]), int(content["horizon"]), facts)
     except KeyError as exc:
         raise ArtifactError(f"content index of {path} is incomplete: {exc}") from exc
     except ValueError as exc:

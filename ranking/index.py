@@ -12,6 +12,7 @@ import faiss
 import numpy as np
 
 from ranking.ann import DEFAULT_ANN, AnnParams
+from ranking.catalogue import FactTable
 
 
 def new_index(dim: int, approximate: bool, ann: AnnParams) -> faiss.Index:
@@ -62,10 +63,13 @@ class Snapshot:
     keys: np.ndarray  # (rows,) int64, strictly ascending: a key's row is a binary search
     model: str  # the embedding model of its vectors
     horizon: int  # changes from here on are not in it (storage: index_changes)
+    facts: FactTable | None = None  # the same papers' facts (None: an older artifact)
 
     def __post_init__(self) -> None:
         if len(self.keys) != self.index.ntotal or (np.diff(self.keys) <= 0).any():
             raise ValueError("a snapshot needs one strictly ascending key per row")
+        if self.facts is not None and not np.array_equal(self.facts.keys, self.keys):
+            raise ValueError("a snapshot's facts must be of its own papers")
 
     def rows(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not in the snapshot."""

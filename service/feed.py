@@ -30,7 +30,15 @@ from ranking.model import Ranker, contributions
 from service import metrics, wire
 from service.cursor import cursor_key, make_cursor, read_cursor
 from service.runtime import Runtime
-from storage.feeds import FeedInputs, paper_facts, paper_works, plan_feed, read_inputs
+from storage.feeds import (
+    FeedInputs,
+    paper_facts,
+    paper_meta,
+    paper_works,
+    plan_feed,
+    read_inputs,
+    withdrawn_since,
+)
 from storage.pages import expire_lists, kept_list, log_page, withdrawn_among
 from storage.rows import Impression, KeptItem, KeptList
 
@@ -61,9 +69,11 @@ async def serve_feed(
     on `surface`, and return it. On the API the rest of the ranked list is kept for the
     feed's cursor; a digest never repeats a paper an earlier digest sent."""
     now = datetime.now(UTC)
-    inputs = await _current_topics(
-        rt, await read_inputs(rt.store, rt.resting, user_id, rt.index.dim, surface=surface)
+    read, withdrawn = await asyncio.gather(
+        read_inputs(rt.store, rt.resting, user_id, rt.index.dim, surface=surface),
+        withdrawn_since(rt.store, rt.follower.horizon if rt.follower else 0),
     )
+    inputs = await _current_topics(rt, read)
     stats = rt.stats  # read once, like the ranker
     # The pipeline runs on the event loop, not in a thread: it is Python holding the GIL
     # (FAISS, BLAS and LightGBM use one thread each), so a thread buys no parallelism, and
@@ -71,8 +81,8 @@ async def serve_feed(
     # a third of the throughput (bench notes in the README). Several worker processes
     # give the parallelism.
     plan = plan_feed(rt.index, stats, inputs, now)
-    meta = await rt.store.papers_by_seq(
-        [c.key for c in plan.candidates] + plan.history_keys, live_only=True
+    meta = await paper_meta(
+        rt.store, rt.facts, [c.key for c in plan.candidates] + plan.history_keys, withdrawn
     )
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()

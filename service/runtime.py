@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 
 from ranking.ann import DEFAULT_ANN, AnnParams
 from ranking.artifacts import load_snapshot
+from ranking.catalogue import EMPTY_TABLE, FactCache, FactTable, PaperMeta
 from ranking.collab import NO_COLLABORATIVE, Collaborative
 from ranking.embedder import Embedder
 from ranking.errors import ArtifactError
@@ -46,6 +47,8 @@ class Runtime:
     worker: EmbeddingWorker
     # Replaced whole by the model watcher; a request reads it once (see service.feed).
     ranker: Ranker
+    # What feeds need to know about papers, kept current by the index follower.
+    facts: FactCache = field(default_factory=FactCache)
     # Signs reader tokens; shared by every process through the database.
     token_secret: bytes = b""
     # The database actually used (the embedded server's, when none is configured).
@@ -162,12 +165,17 @@ class Runtime:
 RuntimeDep = NamedDependency[Runtime]
 
 
-async def load_index(store: Store, embedder: Embedder, ann: AnnParams = DEFAULT_ANN) -> VectorIndex:
-    """Rebuild the index from vectors stored in PostgreSQL (no re-embedding)."""
+async def load_index(
+    store: Store, embedder: Embedder, ann: AnnParams = DEFAULT_ANN
+) -> tuple[VectorIndex, FactTable]:
+    """Rebuild the index from vectors stored in PostgreSQL (no re-embedding), with the
+    indexed papers' facts."""
     index = VectorIndex(embedder.dim, ann)
-    async for keys, vectors in store.stored_embeddings(embedder.name, embedder.dim):
+    facts: list[PaperMeta] = []
+    async for keys, vectors, metas in store.stored_embeddings(embedder.name, embedder.dim):
         index.upsert(keys, vectors)
-    return index
+        facts += metas
+    return index, FactTable.of(facts)
 
 
 async def active_snapshot(store: Store, embedder: Embedder) -> Snapshot | None:
@@ -187,16 +195,22 @@ async def active_snapshot(store: Store, embedder: Embedder) -> Snapshot | None:
     return snapshot
 
 
-async def open_index(store: Store, embedder: Embedder, ann: AnnParams) -> tuple[VectorIndex, int]:
-    """The index at start and the horizon to follow changes from: the active artifact's
-    content index if there is one for this model, else every stored vector."""
+async def open_index(
+    store: Store, embedder: Embedder, ann: AnnParams
+) -> tuple[VectorIndex, int, FactTable]:
+    """The index at start, the horizon to follow changes from and the indexed papers'
+    facts: the active artifact's content index if there is one for this model, else every
+    stored vector."""
     snapshot = await active_snapshot(store, embedder)
     if snapshot is not None:
         log.info("content index mapped from the fit artifact: %d papers", len(snapshot.keys))
-        return VectorIndex(embedder.dim, ann, snapshot), snapshot.horizon
+        # An artifact older than its facts: every paper's facts are read when first asked.
+        facts = snapshot.facts if snapshot.facts is not None else EMPTY_TABLE
+        return VectorIndex(embedder.dim, ann, snapshot), snapshot.horizon, facts
     # Taken before loading: the follower replays whatever changes during the load.
     horizon = await store.index_horizon()
-    return await load_index(store, embedder, ann), horizon
+    index, facts = await load_index(store, embedder, ann)
+    return index, horizon, facts
 
 
 async def start(
@@ -213,7 +227,7 @@ async def start(
     try:
         if embedder is None:
             embedder = await asyncio.to_thread(load_embedder, settings)
-        index, horizon = await open_index(store, embedder, settings.ann())
+        index, horizon, table = await open_index(store, embedder, settings.ann())
     except BaseException:
         await store.close()
         raise
@@ -226,6 +240,7 @@ async def start(
         poll_seconds=settings.embed_poll_seconds,
         threads=settings.resolved_embed_threads(),
     )
+    facts = FactCache(table)
     follower = IndexFollower(
         store,
         embedder,
@@ -233,11 +248,12 @@ async def start(
         horizon,
         poll_seconds=settings.embed_poll_seconds,
         own=worker.own,
+        facts=facts,
     )
     # Complete before serving: what changed since the snapshot or during the load.
     await follower.catch_up()
     log.info("index loaded: %d papers (model %s)", len(index), embedder.name)
-    runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker())
+    runtime = Runtime(settings, store, embedder, index, worker, HeuristicRanker(), facts=facts)
     runtime.database_url = url
     runtime.token_secret = await store.server_secret(TOKEN_SECRET_NAME, secrets.token_bytes(32))
     runtime.watcher = ModelWatcher(store, runtime.swap_ranker, settings.model_poll_seconds)

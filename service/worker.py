@@ -9,6 +9,7 @@ import logging
 
 import numpy as np
 
+from ranking.catalogue import FactCache
 from ranking.embedder import Embedder, paper_text
 from ranking.index import VectorIndex
 from service.settings import Settings
@@ -118,7 +119,8 @@ class EmbeddingWorker:
 class IndexFollower:
     """Keeps the index in step with the vectors stored in PostgreSQL: adds the vectors
     another process stored and drops papers withdrawn through any process, every
-    `poll_seconds`, from `horizon` on (taken before the index was loaded)."""
+    `poll_seconds`, from `horizon` on (taken before the index was loaded); and has `facts`
+    read again for every paper that changed."""
 
     def __init__(
         self,
@@ -129,6 +131,7 @@ class IndexFollower:
         *,
         poll_seconds: float = 2.0,
         own: dict[int, int] | None = None,
+        facts: FactCache | None = None,
     ) -> None:
         self.store = store
         self.model = embedder.name
@@ -137,6 +140,7 @@ class IndexFollower:
         self.horizon = horizon
         self.poll_seconds = poll_seconds
         self.own = own if own is not None else {}
+        self.facts = facts if facts is not None else FactCache()
         self.followed = 0  # vectors added from other processes, for logs and tests
 
     async def catch_up(self) -> int:
@@ -159,6 +163,8 @@ class IndexFollower:
             self.followed += added
         # Always: only the embedding process stores vectors, but anyone may withdraw.
         self.index.remove(changes.dropped)
+        # Every changed paper, this process's own too: its title or authors may be new.
+        self.facts.forget([*changes.keys.tolist(), *changes.dropped])
         self.horizon = changes.horizon
         for key in [k for k, xid in self.own.items() if xid < self.horizon]:
             del self.own[key]

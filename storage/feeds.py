@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ranking import features, pipeline
+from ranking.catalogue import FactCache, PaperMeta
 from ranking.index import VectorIndex
 from ranking.profile import Interaction, Onboarding
 from ranking.stats import CatalogueStats
 from storage.delivery import DeliveryStore
 from storage.interests import interests
-from storage.rows import HistoryRow, InterestsRow, PaperMeta
-from storage.store import Store
+from storage.rows import HistoryRow, InterestsRow
+from storage.store import Store, sql
 
 HISTORY_EVENTS = 1000
 FRESH_CANDIDATES = 100
@@ -89,6 +90,29 @@ def onboarding(row: InterestsRow | None) -> Onboarding | None:
         return None
     topics = tuple(row.topics) if len(row.topic_vectors) == len(row.topics) else ()
     return Onboarding(tuple(row.keys), topics, row.topic_vectors[: len(topics)])
+
+
+async def withdrawn_since(store: Store, horizon: int) -> set[int]:
+    """Papers withdrawn from `horizon` (an index follower's) on: through another process,
+    they may still be in this one's index until its follower catches up. The partial index
+    on changed_xid makes this a read of the last moments' changes only."""
+    return {r["seq"] for r in await store.pool.fetch(sql("withdrawn_since"), horizon)}
+
+
+async def paper_meta(
+    store: Store, cache: FactCache, keys: list[int], withdrawn: set[int]
+) -> dict[int, PaperMeta]:
+    """Facts about the papers among `keys` neither in `withdrawn` nor withdrawn before:
+    from `cache`, and from PostgreSQL for those it does not hold (then kept). A title or
+    author changed through another process shows once the index follower has seen the
+    change (PAPERFEED_EMBED_POLL_SECONDS)."""
+    found, missing = cache.known([k for k in keys if k not in withdrawn])
+    if missing:
+        generation = cache.generation
+        read = await store.papers_by_seq(missing, live_only=True)
+        cache.keep(read.values(), generation)
+        found |= read
+    return found
 
 
 def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:

@@ -88,16 +88,6 @@ class SavedVectors:
 
 
 @dataclass(frozen=True, slots=True)
-class PaperMeta:
-    seq: int
-    id: str
-    title: str
-    abstract_chars: int
-    published_epoch: float
-    first_author: str = ""  # "" when the paper lists no authors
-
-
-@dataclass(frozen=True, slots=True)
 class EventRow:
     event_id: str
     user_id: str

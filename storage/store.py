@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 import numpy as np
 
+from ranking.catalogue import PaperMeta
 from ranking.stats import CLICK_WEIGHT, COUNTS, EMPTY_COUNTS, SAVE_WEIGHT, PaperCounts
 from storage.rows import (
     Activation,
@@ -34,7 +35,6 @@ from storage.rows import (
     KeyRecord,
     LabelledImpression,
     ModelRecord,
-    PaperMeta,
     PaperRow,
     PendingPaper,
     PopularPaper,
@@ -173,13 +173,15 @@ class Store:
 
     async def stored_embeddings(
         self, model: str, dim: int, chunk: int = 10_000
-    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (keys, vectors) chunks of every live paper's current vector."""
+    ) -> AsyncIterator[tuple[np.ndarray, np.ndarray, list[PaperMeta]]]:
+        """Yield (keys, vectors, facts) chunks of every live paper's current vector, in key
+        order."""
         async with self.pool.acquire() as conn, conn.transaction():
             cursor = await conn.cursor(sql("stored_embeddings"), model)
             while rows := await cursor.fetch(chunk):
                 keys = np.array([r["seq"] for r in rows], dtype=np.int64)
-                yield keys, vectors_from_bytes([r["embedding"] for r in rows], dim)
+                facts = [PaperMeta(r[0], *r[2:]) for r in rows]
+                yield keys, vectors_from_bytes([r["embedding"] for r in rows], dim), facts
 
     async def index_horizon(self) -> int:
         """Where a process that reads every stored vector now starts following changes."""

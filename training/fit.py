@@ -31,6 +31,7 @@ import scipy
 from ranking import collab
 from ranking.ann import AnnParams
 from ranking.artifacts import verify_collab, write_collab
+from ranking.catalogue import FactTable
 from ranking.collab import DEFAULT_PARAMS, CollabParams
 from ranking.index import Snapshot, matrix_index
 from storage.store import Store
@@ -71,19 +72,22 @@ async def content_snapshot(
     store: Store, model: str, dim: int, ann: AnnParams, threads: int
 ) -> Snapshot:
     """Every stored vector of `model` in one index (ranking.index.matrix_index), in key
-    order as stored_embeddings reads them, with the horizon from which a server follows
-    the changes after it."""
+    order as stored_embeddings reads them, with those papers' facts and the horizon from
+    which a server follows the changes after it."""
     horizon = await store.index_horizon()  # before reading: later changes are followed
     chunks = [chunk async for chunk in store.stored_embeddings(model, dim)]
-    keys = np.concatenate([k for k, _ in chunks]) if chunks else np.zeros(0, np.int64)
-    vectors = np.concatenate([v for _, v in chunks]) if chunks else np.zeros((0, dim), np.float32)
+    keys = np.concatenate([k for k, _, _ in chunks]) if chunks else np.zeros(0, np.int64)
+    vectors = (
+        np.concatenate([v for _, v, _ in chunks]) if chunks else np.zeros((0, dim), np.float32)
+    )
+    facts = FactTable.of([m for _, _, metas in chunks for m in metas])
 
     def build() -> faiss.Index:
         faiss.omp_set_num_threads(threads)
         return matrix_index(vectors, ann)
 
     index = await asyncio.to_thread(build)
-    return Snapshot(index, keys.astype(np.int64), model, horizon)
+    return Snapshot(index, keys.astype(np.int64), model, horizon, facts)
 
 
 def new_version() -> str:

@@ -1,4 +1,5 @@
--- $1: jsonb array of papers. Returns the rows that were inserted or changed.
+-- $1: jsonb array of papers. Returns the rows that were inserted or changed. A change
+-- records its transaction (changed_xid): servers read the paper's facts again (IndexFollower).
 INSERT INTO papers AS p (id, title, abstract, authors, categories, published_at, url, content_hash)
 SELECT r.id, r.title, r.abstract,
        ARRAY(SELECT jsonb_array_elements_text(r.authors)),
@@ -16,7 +17,8 @@ SET title = EXCLUDED.title,
     published_at = EXCLUDED.published_at,
     url = EXCLUDED.url,
     content_hash = EXCLUDED.content_hash,
-    updated_at = now()
+    updated_at = now(),
+    changed_xid = pg_current_xact_id()
 WHERE p.withdrawn_at IS NULL
   AND (p.title, p.abstract, p.authors, p.categories, p.published_at, p.url)
       IS DISTINCT FROM

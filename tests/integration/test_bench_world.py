@@ -60,7 +60,7 @@ async def test_a_tiny_world_has_its_counts_and_loadable_vectors(database_url: st
     try:
         assert await store.catalogue_counts(name) == (600, 0)  # nothing waits for embedding
         keys, vectors = [], []
-        async for k, v in store.stored_embeddings(name, dim):
+        async for k, v, _ in store.stored_embeddings(name, dim):
             keys.extend(k)
             vectors.append(v)
     finally:

@@ -8,12 +8,20 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 
 from ranking.embedder import Embedder
 from service.settings import Settings
-from tests.support import AppClient, running_app, runtime_of, topic_papers, wait_indexed
+from tests.support import (
+    AppClient,
+    event,
+    running_app,
+    runtime_of,
+    topic_papers,
+    wait_indexed,
+)
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -52,13 +60,24 @@ async def test_one_server_embeds_and_the_other_follows_its_vectors_and_withdrawa
             assert (await similar(second, "rl-0"))[:3] == (await similar(first, "rl-0"))[:3]
             assert all(p.startswith("rl-") for p in (await similar(second, "rl-0"))[:3])
 
+            saved = {"events": [event("e1", "ann", "rl-0")]}
+            assert (await first.post("/v1/events", json=saved)).status_code == 200
+            assert "rl-1" in await feed(second, "ann")
+
             # Withdrawn through the first: the second never serves it, not even before its
             # index follows, and then drops it from its index.
             assert (await first.delete("/v1/papers/rl-1")).status_code == 204
             assert "rl-1" not in await similar(second, "rl-0")
+            assert "rl-1" not in await feed(second, "ann")
             search = await second.get("/v1/search?q=offline reinforcement learning&limit=11")
             assert "rl-1" not in [i["paper_id"] for i in search.json()["items"]]
             await until("the second dropped it", _indexed(second, 11))
+
+            # Edited through the first: the second's feeds show the new title and author
+            # once its index follows (it keeps papers' facts in memory).
+            edited = {"id": "rl-2", "title": "Offline RL, revised", "authors": ["Ada L."]}
+            assert (await second.post("/v1/papers", json={"papers": [edited]})).status_code == 200
+            await until("the second shows the new title", _titled(second, edited))
 
             # The first stops (its claim with it): the second embeds from now on.
             await first_stack.aclose()
@@ -67,6 +86,23 @@ async def test_one_server_embeds_and_the_other_follows_its_vectors_and_withdrawa
             await wait_indexed(second)
             assert runtime_of(second).worker.embedded == 1
             assert (await similar(second, "rl-extra"))[0].startswith("rl-")
+
+
+async def feed(client: AppClient, user: str) -> dict[str, str]:
+    """The titles of the reader's feed by paper id."""
+    response = await client.get(f"/v1/users/{user}/feed?limit=20")
+    assert response.status_code == 200, response.text
+    return {i["paper_id"]: i["title"] for i in response.json()["items"]}
+
+
+def _titled(client: AppClient, paper: dict[str, Any]) -> Check:
+    asked = iter(range(1000))
+
+    async def check() -> bool:
+        # A new reader each time: papers shown to one reader again and again rest.
+        return (await feed(client, f"new-{next(asked)}")).get(paper["id"]) == paper["title"]
+
+    return check
 
 
 def _holds(client: AppClient) -> Check:

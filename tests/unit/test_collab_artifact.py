@@ -14,6 +14,7 @@ import pytest
 from ranking import collab
 from ranking.ann import AnnParams
 from ranking.artifacts import load_collab, load_snapshot, verify_collab, write_collab
+from ranking.catalogue import FactTable, PaperMeta
 from ranking.collab import CollabParams
 from ranking.errors import ArtifactError
 from ranking.index import Snapshot, matrix_index
@@ -141,7 +142,8 @@ def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> Non
     fitted = collab.fit(readers, papers, CollabParams(factors=2))
     vectors = np.eye(8, dtype=np.float32)[[0, 1, 2, 3, 4]]
     keys = np.array([10, 20, 30, 40, 50])
-    snapshot = Snapshot(matrix_index(vectors), keys, "minilm-x", horizon=123)
+    facts = FactTable.of([PaperMeta(int(k), f"p{k}", f"Paper {k}", 100, 1.7e9, "A") for k in keys])
+    snapshot = Snapshot(matrix_index(vectors), keys, "minilm-x", horizon=123, facts=facts)
     path = write_collab(tmp_path, "collab-c", fitted, {}, snapshot)
     manifest = verify_collab(path)
     assert manifest["content"] == {
@@ -156,6 +158,12 @@ def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> Non
     assert mapped_file(loaded.keys) == "content.keys.npy"
     assert loaded.rows(np.array([30, 10, 99, 5])).tolist() == [2, 0, -1, -1]
     assert loaded.index.search(vectors[2:3], 1)[1].tolist() == [[2]]
+    # The papers' facts are mapped beside them.
+    assert (
+        loaded.facts is not None
+        and mapped_file(loaded.facts.titles.blob) == "facts.titles.blob.npy"
+    )
+    assert loaded.facts.metas(loaded.rows(np.array([40]))) == facts.metas(np.array([3]))
     assert load_snapshot(write_collab(tmp_path, "collab-d", fitted, {})) is None
     (path / "content.faiss").write_bytes(b"not an index")
     with pytest.raises(ArtifactError, match=r"content\.faiss"):
