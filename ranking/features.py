@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -67,6 +68,17 @@ def names_hash(names: Sequence[str] = NAMES) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 
+class Facts(Protocol):
+    """What the features read about a paper: `PaperFacts`, or a server's
+    `ranking.catalogue.PaperMeta` as it is (no copy per candidate)."""
+
+    @property
+    def abstract_chars(self) -> int: ...
+
+    @property
+    def published_epoch(self) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PaperFacts:
     abstract_chars: int
@@ -104,7 +116,7 @@ class Features:
 def build(
     candidates: Sequence[Candidate],
     vectors: np.ndarray,
-    facts: Mapping[int, PaperFacts],
+    facts: Mapping[int, Facts],
     context: Context,
 ) -> Features:
     """Feature rows for `candidates` (whose unit vectors are `vectors`, in order)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -60,12 +61,33 @@ class Variety:
     page_size: int = 0
 
 
+class Titled(Protocol):
+    """What tells papers apart as works and authors: `Work`, or a server's
+    `ranking.catalogue.PaperMeta` as it is."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def first_author(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Work:
-    """What tells papers apart as works and authors."""
-
     title: str
     first_author: str = ""
+
+
+NO_WORK = Work("")
+
+
+def best_first(scores: Mapping[int, float], n: int) -> list[tuple[int, float]]:
+    """The `n` best (key, score) pairs, best first, ties by key: one numpy sort, however
+    many papers were scored (only the best few are read)."""
+    keys = np.fromiter(scores.keys(), np.int64, len(scores))
+    values = np.fromiter(scores.values(), np.float64, len(scores))
+    order = np.lexsort((keys, -values))[:n]
+    return list(zip(keys[order].tolist(), values[order].tolist(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +146,6 @@ def plan(
     if topics:
         centroids = np.vstack([centroids, onboarding.topic_vectors[: len(topics)]])
     cosave = stats.cosave_scores(liked)
-    collaborative = sorted(cosave.items(), key=lambda kv: (-kv[1], kv[0]))
     context = features.Context(
         history_vectors.astype(np.float32),
         history_weights,
@@ -140,6 +161,7 @@ def plan(
         history_scale=np.array(scale, dtype=np.float32),
     )
     excluded = set(hidden) | profile.excluded
+    collaborative = best_first(cosave, limits.collaborative + len(excluded))
     popular = stats.popular(limits.popular + len(excluded))
     related = context.related.top(limits.related + len(excluded))
     ease = context.ease.top(limits.ease + len(excluded))
@@ -168,7 +190,7 @@ def plan(
 
 
 def featurize(
-    plan: Plan, index: VectorIndex, facts: Mapping[int, features.PaperFacts]
+    plan: Plan, index: VectorIndex, facts: Mapping[int, features.Facts]
 ) -> tuple[list[Candidate], np.ndarray, features.Features]:
     """(candidates, their vectors, their features), leaving out candidates that vanished
     since planning (withdrawn, or without facts)."""
@@ -182,14 +204,14 @@ def featurize(
 def rank(
     plan: Plan,
     index: VectorIndex,
-    facts: Mapping[int, features.PaperFacts],
+    facts: Mapping[int, features.Facts],
     ranker: Ranker,
     k: int,
     relevance: float = 0.85,
     explore_share: float = 0.0,
     rng: np.random.Generator | None = None,
     variety: Variety = Variety(),
-    works: Mapping[int, Work] | None = None,
+    works: Mapping[int, Titled] | None = None,
 ) -> list[Ranked]:
     """Score the plan's candidates with `ranker`, pick a diverse top `k` with one paper per
     work (`works` by key: equal normalised titles, or `variety.duplicate_cosine`), give
@@ -198,7 +220,7 @@ def rank(
     first page only."""
     cands, vectors, built = featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
-    identity = [works.get(c.key, Work("")) for c in cands] if works else None
+    identity: list[Titled] | None = [works.get(c.key, NO_WORK) for c in cands] if works else None
     chosen = select(
         scores,
         vectors,

@@ -32,9 +32,7 @@ from service.cursor import cursor_key, make_cursor, read_cursor
 from service.runtime import Runtime
 from storage.feeds import (
     FeedInputs,
-    paper_facts,
     paper_meta,
-    paper_works,
     plan_feed,
     read_inputs,
     withdrawn_since,
@@ -95,13 +93,13 @@ async def serve_feed(
     ranked = pipeline.rank(
         plan,
         rt.index,
-        paper_facts(meta),
+        meta,  # as facts and as works: PaperMeta has what each needs
         ranker,
         max(limit, settings.feed_depth),
         explore_share=settings.explore_share,
         rng=np.random.default_rng(request_id.int),  # replayable from the request id
         variety=variety,
-        works=paper_works(meta),
+        works=meta,
     )
     # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
     liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from ranking import features, pipeline
+from ranking import pipeline
 from ranking.catalogue import FactCache, PaperMeta
 from ranking.index import VectorIndex
 from ranking.profile import Interaction, Onboarding
@@ -113,12 +113,3 @@ async def paper_meta(
         cache.keep(read.values(), generation)
         found |= read
     return found
-
-
-def paper_facts(meta: dict[int, PaperMeta]) -> dict[int, features.PaperFacts]:
-    return {k: features.PaperFacts(m.abstract_chars, m.published_epoch) for k, m in meta.items()}
-
-
-def paper_works(meta: dict[int, PaperMeta]) -> dict[int, pipeline.Work]:
-    """What tells the papers apart as works (titles) and authors, for variety."""
-    return {k: pipeline.Work(m.title, m.first_author) for k, m in meta.items()}

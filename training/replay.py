@@ -14,7 +14,7 @@ from ranking import pipeline
 from ranking.errors import ReplayError
 from ranking.index import VectorIndex
 from ranking.stats import CatalogueStats
-from storage.feeds import Resting, paper_facts, plan_feed, read_inputs
+from storage.feeds import Resting, plan_feed, read_inputs
 from storage.store import Store
 
 
@@ -39,5 +39,5 @@ async def replay_features(
     )
     plan = plan_feed(index, stats, inputs, feed.served_at)
     meta = await store.papers_by_seq([c.key for c in plan.candidates])
-    cands, _, built = pipeline.featurize(plan, index, paper_facts(meta))
+    cands, _, built = pipeline.featurize(plan, index, meta)
     return {meta[c.key].id: built.matrix[i] for i, c in enumerate(cands)}

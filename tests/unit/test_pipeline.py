@@ -7,7 +7,7 @@ import numpy as np
 from ranking import features
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker
-from ranking.pipeline import plan, rank
+from ranking.pipeline import best_first, plan, rank
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats, PaperStats
 from tests.support import clustered
@@ -27,3 +27,12 @@ def test_pipeline_ranks_the_liked_cluster_first_for_a_reader() -> None:
     assert 12 not in [r.key for r in ranked] and 13 not in [r.key for r in ranked]
     assert all(r.similar_to in (12, 13) for r in ranked[:4])
     assert ranked[0].features.shape == (len(features.NAMES),)
+
+
+def test_best_first_is_the_head_of_a_full_sort_by_score_then_key() -> None:
+    rng = np.random.default_rng(0)
+    scores = {int(k): float(s) for k, s in zip(rng.permutation(500), rng.integers(0, 9, 500))}
+    full = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert best_first(scores, 40) == full[:40]
+    assert best_first(scores, 1000) == full
+    assert best_first({}, 5) == []
