@@ -67,6 +67,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # be open. A row whose transaction commits later than this is counted from the next
     # full recount on.
     stats_settle_seconds: float = 60.0
+    # At start, read the active fit artifact's files once in the background, so that the
+    # page cache holds them before feeds fault them in page by page (README: Scaling out).
+    prefetch_artifacts: bool = True
     # Papers in one ranked feed, across all its pages (cursors); the first page keeps the
     # rest for the later ones.
     feed_depth: int = 100

@@ -31,7 +31,9 @@ def test_pipeline_ranks_the_liked_cluster_first_for_a_reader() -> None:
 
 def test_best_first_is_the_head_of_a_full_sort_by_score_then_key() -> None:
     rng = np.random.default_rng(0)
-    scores = {int(k): float(s) for k, s in zip(rng.permutation(500), rng.integers(0, 9, 500))}
+    scores = {
+        int(k): float(s) for k, s in zip(rng.permutation(500), rng.integers(0, 9, 500), strict=True)
+    }
     full = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     assert best_first(scores, 40) == full[:40]
     assert best_first(scores, 1000) == full
