@@ -16,6 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def rows_of(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The position of each of `keys` in `sorted_keys` (ascending), -1 where absent."""
+    if not len(sorted_keys):
+        return np.full(len(keys), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[at] == keys, at, -1).astype(np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class PaperMeta:
     seq: int
@@ -97,10 +105,7 @@ class FactTable:
 
     def rows(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not in the table."""
-        if not len(self.keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return np.where(self.keys[at] == keys, at, -1).astype(np.int64)
+        return rows_of(self.keys, keys)
 
     def metas(self, rows: np.ndarray) -> list[PaperMeta]:
         return [
@@ -130,9 +135,6 @@ class FactCache:
         self._read: dict[int, PaperMeta] = {}
         # Counts `forget` calls: facts read before one may be stale, so they are not kept.
         self.generation = 0
-
-    def __len__(self) -> int:
-        return len(self._read)
 
     def known(self, keys: Sequence[int]) -> tuple[dict[int, PaperMeta], list[int]]:
         """(the facts held for `keys`, the keys to read)."""

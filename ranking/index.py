@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 
 from ranking.ann import DEFAULT_ANN, AnnParams
-from ranking.catalogue import FactTable
+from ranking.catalogue import FactTable, rows_of
 
 
 def new_index(dim: int, approximate: bool, ann: AnnParams) -> faiss.Index:
@@ -73,10 +73,7 @@ class Snapshot:
 
     def rows(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not in the snapshot."""
-        if not len(self.keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return np.where(self.keys[at] == keys, at, -1).astype(np.int64)
+        return rows_of(self.keys, keys)
 
 
 def best_of(

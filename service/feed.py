@@ -74,10 +74,9 @@ async def serve_feed(
     inputs = await _current_topics(rt, read)
     stats = rt.stats  # read once, like the ranker
     # The pipeline runs on the event loop, not in a thread: it is Python holding the GIL
-    # (FAISS, BLAS and LightGBM use one thread each), so a thread buys no parallelism, and
-    # at concurrency 16 handing the GIL back and forth cost a fifth of the CPU per feed and
-    # a third of the throughput (bench notes in the README). Several worker processes
-    # give the parallelism.
+    # (FAISS, BLAS and LightGBM use one thread each), so a thread buys no parallelism and
+    # only passes the GIL back and forth (measured in the README, Scaling out). Several
+    # worker processes give the parallelism.
     plan = plan_feed(rt.index, stats, inputs, now)
     meta = await paper_meta(
         rt.store, rt.facts, [c.key for c in plan.candidates] + plan.history_keys, withdrawn
