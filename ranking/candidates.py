@@ -75,7 +75,9 @@ def gather(
     def add(source: str, key: int, rank: int, score: float, searched: bool = False) -> None:
         if key < 0 or key in hidden or not (searched or key in indexed):
             return
-        cand = found.setdefault(key, Candidate(key))
+        cand = found.get(key)
+        if cand is None:  # not setdefault: that would build a Candidate for every add
+            cand = found[key] = Candidate(key)
         if rank < cand.ranks.get(source, rank + 1):
             cand.ranks[source] = rank
             cand.scores[source] = score

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,8 +25,10 @@ def rows_of(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.where(sorted_keys[at] == keys, at, -1).astype(np.int64)
 
 
-@dataclass(frozen=True, slots=True)
-class PaperMeta:
+class PaperMeta(NamedTuple):
+    """A paper's facts. A named tuple, not a frozen dataclass: a feed makes hundreds, and
+    a tuple is built about four times faster."""
+
     seq: int
     id: str
     title: str
@@ -108,18 +111,20 @@ class FactTable:
         return rows_of(self.keys, keys)
 
     def metas(self, rows: np.ndarray) -> list[PaperMeta]:
-        return [
-            PaperMeta(*fields)
-            for fields in zip(
-                self.keys[rows].tolist(),
-                self.ids.take(rows),
-                self.titles.take(rows),
-                self.abstract_chars[rows].tolist(),
-                self.published[rows].tolist(),
-                self.authors.take(rows),
-                strict=True,
+        return list(
+            map(
+                PaperMeta._make,
+                zip(
+                    self.keys[rows].tolist(),
+                    self.ids.take(rows),
+                    self.titles.take(rows),
+                    self.abstract_chars[rows].tolist(),
+                    self.published[rows].tolist(),
+                    self.authors.take(rows),
+                    strict=True,
+                ),
             )
-        ]
+        )
 
 
 EMPTY_TABLE = FactTable.of([])

@@ -27,8 +27,9 @@ async def log_page(
 ) -> None:
     """Log a later page's impressions under its feed; a retried page changes nothing."""
     if impressions:
-        args = impression_args(request_id, user_id, impressions)
-        await store.pool.executemany(sql("insert_impression"), args)
+        await store.pool.execute(
+            sql("insert_impressions"), *impression_args(request_id, user_id, impressions)
+        )
 
 
 async def expire_lists(store: Store, before: datetime) -> int:

@@ -68,22 +68,24 @@ def _key(row: asyncpg.Record) -> KeyRecord:
 
 def impression_args(
     request_id: uuid.UUID, user_id: str, impressions: Sequence[Impression]
-) -> list[tuple[Any, ...]]:
-    """The rows of `insert_impression.sql` for a feed's shown papers."""
-    return [
-        (
-            request_id,
-            i.position,
-            user_id,
-            i.paper_id,
-            i.score,
-            i.features,
-            i.propensity,
-            i.explored,
-            i.page,
-        )
-        for i in impressions
-    ]
+) -> tuple[Any, ...]:
+    """The arguments of `insert_impressions.sql` for a feed's shown papers: one array per
+    column, the features flattened (every row has as many)."""
+    width = len(impressions[0].features) if impressions else 0
+    if any(len(i.features) != width for i in impressions):
+        raise ValueError("every impression of a feed needs as many features")
+    return (
+        request_id,
+        user_id,
+        [i.position for i in impressions],
+        [i.paper_id for i in impressions],
+        [i.score for i in impressions],
+        [x for i in impressions for x in i.features],
+        [i.propensity for i in impressions],
+        [i.explored for i in impressions],
+        [i.page for i in impressions],
+        width,
+    )
 
 
 def vector_to_bytes(vector: np.ndarray) -> bytes:
@@ -299,8 +301,8 @@ class Store:
                 candidates,
                 surface,
             )
-            if args:
-                await conn.executemany(sql("insert_impression"), args)
+            if impressions:
+                await conn.execute(sql("insert_impressions"), *args)
             if kept is not None:
                 await conn.execute(
                     sql("insert_ranked_list"),

@@ -37,6 +37,58 @@ def test_near_duplicates_collapse_to_the_best_ranked_one() -> None:
     assert len(select(scores, vectors, 10, relevance=1.0).order) == 10
 
 
+def reference_select(
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    relevance: float,
+    works: list[str],
+    duplicate_cosine: float,
+) -> tuple[list[int], set[int]]:
+    """MMR with collapsing, spelled out one item at a time (what `select` computes in
+    blocks of similarities)."""
+    norm = (scores - scores.min()) / (scores.max() - scores.min())
+    chosen: list[int] = []
+    out: set[int] = set()  # chosen or collapsed
+    while len(chosen) < k and len(out) < len(scores):
+        value = {
+            i: relevance * norm[i]
+            - (1 - relevance) * max([0.0] + [float(vectors[i] @ vectors[c]) for c in chosen])
+            for i in range(len(scores))
+            if i not in out
+        }
+        best = max(value, key=lambda i: (value[i], -i))
+        chosen.append(best)
+        out.add(best)
+        frontier = [best]
+        while frontier:
+            item = frontier.pop()
+            for j in range(len(scores)):
+                same = float(vectors[item] @ vectors[j]) >= duplicate_cosine or (
+                    works[j] and works[j] == works[item]
+                )
+                if same and j not in out:
+                    out.add(j)
+                    frontier.append(j)
+    return chosen, out - set(chosen)
+
+
+def test_select_matches_mmr_spelled_out() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(40, 120))
+        vectors = rng.normal(size=(n, 8)).astype(np.float32)
+        vectors[rng.integers(0, n, n // 5)] = vectors[0]  # near-duplicates by text
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        scores = rng.normal(size=n).astype(np.float32)
+        works = [f"w{rng.integers(0, n)}" if rng.random() < 0.7 else "" for _ in range(n)]
+        k = int(rng.integers(1, n))
+        got = select(scores, vectors, k, 0.85, works=works, duplicate_cosine=0.95)
+        assert (got.order, set(got.collapsed)) == reference_select(
+            scores, vectors, k, 0.85, works, 0.95
+        )
+
+
 def test_no_page_has_more_than_the_cap_of_one_first_author() -> None:
     authors = ["Ada", "ada ", "Ada", "Bo", "Ada", "", "", "", "Cy", "Ada"]
     order = list(range(10))

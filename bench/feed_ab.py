@@ -1,0 +1,184 @@
+"""A/B of feeds over HTTP: two or more checkouts served in turn on one generated world.
+
+    .venv/bin/python bench/feed_ab.py --world /tmp/paperfeed-bench-medium-XXXX \\
+        --database-url postgresql://postgres@127.0.0.1:5432/paperfeed_bench_medium \\
+        --root before=/tmp/pf-before --root after=. [--rounds 2] [--concurrency 1,16]
+
+The world is one that `bench/run.py` left behind (its folder holds the fit's `data/` and
+`readers.txt`, the reader tokens it minted; its database is kept). Each round starts
+`paperfeed serve` from each checkout in turn (`python -m paperfeed serve` with that
+checkout first on the path, this checkout's virtual environment), warms it up, runs `wrk`
+(bench/feed.lua) at each concurrency and stops it; rounds interleave the checkouts, so a
+noisy neighbour hits both alike. Besides wrk's throughput and latency it records the CPU
+seconds per feed of the server's processes and of PostgreSQL's: steadier than latency on
+a shared machine, and they say where a change saved its time; and each worker's private
+memory (USS) after the load. Prints one JSON line per
+run and, at the end, the medians per checkout and concurrency; writes them to --out.
+Make a checkout of another commit with `git worktree add /tmp/pf-before <commit>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import feed_http
+from bench.run import free_port, server_memory
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "feed_ab.json"
+METRICS = ("feeds_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_feed", "pg_cpu_ms_per_feed")
+
+
+def postgres_cpu() -> float:
+    """User and system CPU seconds of every PostgreSQL process on this machine so far."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] in ("postgres", "postmaster"):
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    return total
+
+
+def start(root: Path, env: dict[str, str], workers: int, log: Path) -> subprocess.Popen[bytes]:
+    """`paperfeed serve` from `root`, ready and with every worker started."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
+    environ |= env | {"PYTHONPATH": str(root)}
+    out = log.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperfeed", "serve"],
+        cwd=root,
+        env=environ,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{env['PAPERFEED_PORT']}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server from {root} exited: {log.read_text()[-2000:]}")
+        started = log.read_text().count("Application startup complete")
+        try:
+            if started >= workers and httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    feed_http.stop_server(proc)
+    raise SystemExit(f"the server from {root} was not ready within 300 s")
+
+
+def measure(base: str, readers: Path, concurrency: int, seconds: int, pid: int) -> dict[str, Any]:
+    server, pg = feed_http.cpu_seconds(pid), postgres_cpu()
+    result = feed_http.wrk_feeds(base, readers, concurrency, seconds)
+    feeds = max(result["requests"], 1)
+    return {
+        **result,
+        "server_cpu_ms_per_feed": round((feed_http.cpu_seconds(pid) - server) * 1000 / feeds, 2),
+        "pg_cpu_ms_per_feed": round((postgres_cpu() - pg) * 1000 / feeds, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def revision(root: Path) -> str:
+    """The commit a checkout is at, "-dirty" when it has changes (as git describe says)."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Medians of METRICS per checkout label and concurrency."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for label in dict.fromkeys(r["label"] for r in runs):
+        mine = [r for r in runs if r["label"] == label]
+        out[label] = {
+            str(c): {
+                m: round(statistics.median(r[m] for r in mine if r["concurrency"] == c), 2)
+                for m in METRICS
+            }
+            for c in dict.fromkeys(r["concurrency"] for r in mine)
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--world", type=Path, required=True, help="a bench/run.py folder")
+    parser.add_argument("--database-url", required=True, help="the world's database")
+    parser.add_argument(
+        "--root", action="append", required=True, help="LABEL=PATH of a checkout (2 or more)"
+    )
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--warm-up", type=int, default=10, help="seconds at c=16, unmeasured")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    roots = [(label, Path(path).resolve()) for label, path in (r.split("=", 1) for r in args.root)]
+    readers = args.world / "readers.txt"
+    if not readers.exists() or not (args.world / "data").is_dir():
+        raise SystemExit(f"{args.world} has no readers.txt and data/: not a bench/run.py world")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    runs = []
+    for n in range(args.rounds):
+        for label, root in roots:
+            port = free_port()
+            env = {
+                "PAPERFEED_DATABASE_URL": args.database_url,
+                "PAPERFEED_DATA_DIR": str(args.world / "data"),
+                "PAPERFEED_PORT": str(port),
+                "PAPERFEED_WORKERS": str(args.workers),
+                "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
+            } | dict(e.split("=", 1) for e in args.env)
+            proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
+            base = f"http://127.0.0.1:{port}"
+            try:
+                feed_http.wrk_feeds(base, readers, 16, args.warm_up)
+                for c in levels:
+                    result = measure(base, readers, c, args.duration, proc.pid)
+                    result |= {"label": label, "round": n}
+                    print(json.dumps(result), flush=True)
+                    runs.append(result)
+                # Private memory (USS) of each worker after the load.
+                memory = [p["uss_mb"] for p in server_memory(proc.pid) if p["role"] == "worker"]
+                for result in runs[-len(levels) :]:
+                    result["worker_uss_mb"] = memory
+            finally:
+                feed_http.stop_server(proc)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "world": str(args.world),
+        "roots": {label: f"{root} ({revision(root)})" for label, root in roots},
+        "medians": summary(runs),
+        "runs": runs,
+    }
+    print(json.dumps(report["medians"], indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
