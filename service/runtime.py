@@ -23,7 +23,7 @@ from ranking.embedder import Embedder
 from ranking.errors import ArtifactError
 from ranking.index import Snapshot, VectorIndex
 from ranking.model import HeuristicRanker, Ranker
-from ranking.stats import EMPTY_COUNTS, EMPTY_STATS, CatalogueStats, PaperCounts
+from ranking.stats import EMPTY_COUNTS, EMPTY_STATS, CatalogueStats
 from service import metrics
 from service.auth import TOKEN_SECRET_NAME, KeyCache
 from service.settings import Settings
@@ -60,9 +60,8 @@ class Runtime:
     # reads it once (see service.feed), so one feed never mixes versions.
     stats: CatalogueStats = EMPTY_STATS
     stats_stamp: str = EMPTY_STATS.version  # the counts' version: stats-<time>
-    # The last read of the counts and the settled ones as of it (refresh_stats).
+    # The last read of the counts, its times and recent counts (refresh_stats).
     _counted: CountRead | None = field(default=None, init=False)
-    _settled: PaperCounts = field(default=EMPTY_COUNTS, init=False)
     _recounted_at: float = field(default=-math.inf, init=False)
     _counting: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     # The memory-mapped artifact of `paperfeed fit`, swapped by `collab_watcher`.
@@ -131,12 +130,15 @@ class Runtime:
             else:
                 read = await self.store.count_papers_since(last, settle)
 
-            def build() -> tuple[PaperCounts, CatalogueStats]:
+            def build() -> CatalogueStats:
                 # numpy over every counted paper: off the event loop.
-                settled = read.settled if full else self._settled.plus(read.settled)
-                return settled, CatalogueStats.build(stamp, settled.plus(read.recent))
+                if last is None:
+                    return CatalogueStats.build(stamp, read.settled.plus(read.recent))
+                # The snapshot's counts are the last read's settled and recent ones summed.
+                counts = self.stats.counts.refreshed(last.recent, read.settled, read.recent)
+                return CatalogueStats.build(stamp, counts)
 
-            settled, snapshot = await asyncio.to_thread(build)
+            snapshot = await asyncio.to_thread(build)
             if full:
                 self._recounted_at = started
                 log.info(
@@ -144,7 +146,9 @@ class Runtime:
                     time.monotonic() - started,
                     len(snapshot.counts),
                 )
-            self._counted, self._settled = read, settled
+            # Its settled counts are in the snapshot now (after a full read, the whole
+            # catalogue's): only its times and recent counts are needed next time.
+            self._counted = replace(read, settled=EMPTY_COUNTS)
             self._set_stats(stamp, snapshot)
             metrics.STATS_REFRESH.observe(time.monotonic() - started)
         self.observe()

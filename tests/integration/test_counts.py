@@ -90,3 +90,6 @@ async def test_an_incremental_refresh_counts_what_a_full_recount_does(database_u
     # committed after it: a late commit, which only a full recount counts.
     assert total(second, settled) == expected | {seq["p4"]: PaperStats(impressions_30d=1)}
     assert seq["p3"] in settled.as_dict()
+    # What a server holds: the sum alone, brought up to date without the settled counts.
+    held = first.settled.plus(first.recent).refreshed(first.recent, second.settled, second.recent)
+    assert held.as_dict() == total(second, settled)
