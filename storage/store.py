@@ -52,7 +52,7 @@ def sql(name: str) -> str:
 
 
 def _counts(row: asyncpg.Record) -> PaperCounts:
-    return PaperCounts.of_rows(row["keys"], zip(*(row[c] for c in COUNTS), strict=True))
+    return PaperCounts.of_columns(row["keys"], [row[c] for c in COUNTS])
 
 
 def _key(row: asyncpg.Record) -> KeyRecord:

@@ -35,10 +35,12 @@ def test_a_snapshot_over_a_loaded_artifact_gives_the_fitted_signals(tmp_path: Pa
 
 
 def test_counts_add_up_by_key_and_drop_papers_left_with_nothing() -> None:
-    counts = PaperCounts.of_rows([7, 3, 7], [[1, 0, 1, 0, 0], [0, 0, 0, 0, 5], [1, 1, 1, 1, 0]])
+    counts = PaperCounts.of_columns(
+        [7, 3, 7], [[1, 0, 1], [0, 0, 1], [1, 0, 1], [0, 0, 1], [0, 5, 0]]
+    )
     assert counts.keys.tolist() == [3, 7]
     assert counts.as_dict() == {3: PaperStats(impressions_30d=5), 7: PaperStats(2, 1, 2, 1, 0)}
-    gone = counts.plus(PaperCounts.of_rows([3], [[0, 0, 0, 0, 5]]), sign=-1)
+    gone = counts.plus(PaperCounts.of_columns([3], [[0], [0], [0], [0], [5]]), sign=-1)
     assert gone.as_dict() == {7: PaperStats(2, 1, 2, 1, 0)}
     assert counts.lookup([9, 7, 0, 3]).tolist() == [
         [0] * 5,
@@ -77,10 +79,10 @@ def test_adding_and_taking_away_counts_matches_sums_by_key() -> None:
     totals: dict[int, np.ndarray] = {}
     counts = EMPTY_COUNTS
     for step in range(30):
-        keys = rng.choice(60, size=int(rng.integers(0, 25)), replace=False)
+        keys = rng.choice(60, size=int(rng.integers(0, 25)))  # repeated keys are summed
         values = rng.integers(0, 3, size=(len(keys), 5))
         sign = 1 if step % 3 else -1  # taking away what an earlier step may not have added
-        counts = counts.plus(PaperCounts.of_rows(keys.tolist(), values.tolist()), sign)
+        counts = counts.plus(PaperCounts.of_columns(keys.tolist(), values.T.tolist()), sign)
         for k, v in zip(keys.tolist(), values, strict=True):
             totals[k] = totals.get(k, np.zeros(5, dtype=np.int64)) + sign * v
     want = {k: v.tolist() for k, v in sorted(totals.items()) if v.any()}
