@@ -69,8 +69,9 @@ def _key(row: asyncpg.Record) -> KeyRecord:
 def impression_args(
     request_id: uuid.UUID, user_id: str, impressions: Sequence[Impression]
 ) -> tuple[Any, ...]:
-    """The arguments of `insert_impressions.sql` for a feed's shown papers: one array per
-    column, the features flattened (every row has as many)."""
+    """The arguments of `insert_impressions.sql` (the first ones of `log_feed.sql`) for a
+    feed's shown papers: one array per column, the features flattened (every row has as
+    many)."""
     width = len(impressions[0].features) if impressions else 0
     if any(len(i.features) != width for i in impressions):
         raise ValueError("every impression of a feed needs as many features")
@@ -287,30 +288,20 @@ class Store:
     ) -> None:
         """Record a served feed (shown on `surface`: api, digest, atom) and what the ranker
         saw for each shown paper, and keep the rest of its ranked list (`kept`) for its
-        later pages."""
-        args = impression_args(request_id, user_id, impressions)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                sql("insert_feed"),
-                request_id,
-                user_id,
-                served_at,
-                model_version,
-                stats_version,
-                list(feature_names),
-                candidates,
-                surface,
-            )
-            if impressions:
-                await conn.execute(sql("insert_impressions"), *args)
-            if kept is not None:
-                await conn.execute(
-                    sql("insert_ranked_list"),
-                    request_id,
-                    user_id,
-                    kept.page_size,
-                    msgspec.msgpack.encode(kept.items),
-                )
+        later pages. One statement (storage/sql/log_feed.sql): one round trip instead of
+        five (BEGIN, three inserts, COMMIT)."""
+        await self.pool.execute(
+            sql("log_feed"),
+            *impression_args(request_id, user_id, impressions),
+            served_at,
+            model_version,
+            stats_version,
+            list(feature_names),
+            candidates,
+            surface,
+            kept.page_size if kept is not None else None,
+            msgspec.msgpack.encode(kept.items) if kept is not None else None,
+        )
 
     async def feed_record(self, request_id: uuid.UUID) -> FeedRecord | None:
         """A served feed and the feature vectors logged for each paper in it."""
