@@ -3,6 +3,7 @@
     .venv/bin/python bench/feed_ab.py --world /tmp/paperfeed-bench-medium-XXXX \\
         --database-url postgresql://postgres@127.0.0.1:5432/paperfeed_bench_medium \\
         --root before=/tmp/pf-before --root after=. [--rounds 2] [--concurrency 1,16]
+        [--root off=. --root-env off:PAPERFEED_MALLOC_TRIM_SECONDS=0]
 
 The world is one that `bench/run.py` left behind (its folder holds the fit's `data/` and
 `readers.txt`, the reader tokens it minted; its database is kept). Each round starts
@@ -12,7 +13,7 @@ checkout first on the path, this checkout's virtual environment), warms it up, r
 noisy neighbour hits both alike. Besides wrk's throughput and latency it records the CPU
 seconds per feed of the server's processes and of PostgreSQL's: steadier than latency on
 a shared machine, and they say where a change saved its time; and each worker's private
-memory (USS) after the load. Prints one JSON line per
+memory (USS, and own memory: see bench/run.py) after the load. Prints one JSON line per
 run and, at the end, the medians per checkout and concurrency; writes them to --out.
 Make a checkout of another commit with `git worktree add /tmp/pf-before <commit>`.
 """
@@ -133,6 +134,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warm-up", type=int, default=10, help="seconds at c=16, unmeasured")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
+    parser.add_argument(
+        "--root-env",
+        action="append",
+        default=[],
+        help="LABEL:NAME=VALUE for one checkout's server (the same path may have two labels)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     roots = [(label, Path(path).resolve()) for label, path in (r.split("=", 1) for r in args.root)]
@@ -151,6 +158,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "PAPERFEED_WORKERS": str(args.workers),
                 "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
             } | dict(e.split("=", 1) for e in args.env)
+            env |= dict(
+                e.split(":", 1)[1].split("=", 1)
+                for e in args.root_env
+                if e.split(":", 1)[0] == label
+            )
             proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
             base = f"http://127.0.0.1:{port}"
             try:
@@ -160,10 +172,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     result |= {"label": label, "round": n}
                     print(json.dumps(result), flush=True)
                     runs.append(result)
-                # Private memory (USS) of each worker after the load.
-                memory = [p["uss_mb"] for p in server_memory(proc.pid) if p["role"] == "worker"]
+                # Each worker's USS and own memory (what a further worker costs) after the load.
+                workers = [p for p in server_memory(proc.pid) if p["role"] == "worker"]
                 for result in runs[-len(levels) :]:
-                    result["worker_uss_mb"] = memory
+                    result["worker_uss_mb"] = [p["uss_mb"] for p in workers]
+                    result["worker_own_mb"] = [p["own_mb"] for p in workers]
             finally:
                 feed_http.stop_server(proc)
     report = {

@@ -68,7 +68,14 @@ async def serve_feed(
     feed's cursor; a digest never repeats a paper an earlier digest sent."""
     now = datetime.now(UTC)
     read, withdrawn = await asyncio.gather(
-        read_inputs(rt.store, rt.resting, user_id, rt.index.dim, surface=surface),
+        read_inputs(
+            rt.store,
+            rt.resting,
+            user_id,
+            rt.index.dim,
+            surface=surface,
+            fresh=await rt.fresh_papers(),
+        ),
         withdrawn_since(rt.store, rt.follower.horizon if rt.follower else 0),
     )
     inputs = await _current_topics(rt, read)

@@ -24,13 +24,13 @@ from ranking.errors import ArtifactError
 from ranking.index import Snapshot, VectorIndex
 from ranking.model import HeuristicRanker, Ranker
 from ranking.stats import EMPTY_COUNTS, EMPTY_STATS, CatalogueStats
-from service import metrics
+from service import memory, metrics
 from service.auth import TOKEN_SECRET_NAME, KeyCache
 from service.settings import Settings
 from service.worker import EmbeddingWorker, IndexFollower, load_embedder
 from storage.claim import EmbeddingClaim
 from storage.database import database_url, migrate
-from storage.feeds import Resting
+from storage.feeds import Resting, newest_papers
 from storage.registry import CollabWatcher, ModelWatcher
 from storage.rows import CountRead
 from storage.store import Store
@@ -68,6 +68,9 @@ class Runtime:
     collab: Collaborative = NO_COLLABORATIVE
     collab_watcher: CollabWatcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The newest papers, the same for every reader's feed (`fresh_papers`), and when read.
+    _fresh: list[int] = field(default_factory=list, init=False)
+    _fresh_at: float = field(default=-math.inf, init=False)
     # Set on SIGTERM: still serving, but /ready says no so that traffic moves elsewhere.
     draining: bool = False
     # API keys as the database held them a few seconds ago (service.auth).
@@ -112,6 +115,17 @@ class Runtime:
         self.collab = models
         self._set_stats(self.stats_stamp)
         self.observe()
+
+    async def fresh_papers(self) -> list[int]:
+        """The newest papers for feeds' fresh candidates, read again at most every
+        `embed_poll_seconds`: a new paper is served only once the index follower, which
+        looks as often, has its vector. Withdrawn ones are left out by each feed as any
+        candidate is."""
+        now = time.monotonic()
+        if now - self._fresh_at >= self.settings.embed_poll_seconds:
+            self._fresh = await newest_papers(self.store)
+            self._fresh_at = now
+        return self._fresh
 
     async def refresh_stats(self, *, recount: bool = False) -> CatalogueStats:
         """Bring the live counts (clicks, saves, impressions, popularity) up to date and
@@ -296,6 +310,9 @@ async def start(
     runtime.tasks.append(asyncio.create_task(runtime.watcher.run(), name="model-watcher"))
     runtime.tasks.append(asyncio.create_task(runtime.collab_watcher.run(), name="collab-watcher"))
     runtime.tasks.append(asyncio.create_task(runtime.refresh_stats_forever(), name="stats"))
+    runtime.tasks.append(
+        asyncio.create_task(memory.trim_forever(settings.malloc_trim_seconds), name="trim")
+    )
     return runtime
 
 

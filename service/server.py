@@ -4,7 +4,6 @@ graceful SIGTERM: drain, then stop."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from service.logs import configure as configure_logs
 from service.logs import logging_config
+from service.memory import limit_arenas
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,25 +92,6 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     listener = config.bind_socket()
     code = Supervisor(shared, listener, workers, demo_key_id).run()
     sys.exit(code)
-
-
-# glibc's mallopt parameter for the most malloc arenas a process makes.
-M_ARENA_MAX = -8
-
-
-def limit_arenas(arenas: int = 2) -> None:
-    """At most `arenas` malloc arenas in this process, before it starts threads. glibc's
-    default (eight per core) lets each thread that allocates (the event loop, the pool
-    ranking feeds, the embedding worker) grow an arena of its own, and memory freed in one
-    stays there: measured at 1M papers, a worker's own memory after the load fell by
-    about 60 MB with two. MALLOC_ARENA_MAX, where an operator sets it, wins."""
-    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return
-    libc.mallopt(M_ARENA_MAX, arenas)
 
 
 def _serve_here(

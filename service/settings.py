@@ -70,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # At start, read the active fit artifact's files once in the background, so that the
     # page cache holds them before feeds fault them in page by page (README: Scaling out).
     prefetch_artifacts: bool = True
+    # Every this many seconds each process hands the memory malloc holds free back to the
+    # system (service/memory.py; 0: never).
+    malloc_trim_seconds: float = 30.0
     # Papers in one ranked feed, across all its pages (cursors); the first page keeps the
     # rest for the later ones.
     feed_depth: int = 100

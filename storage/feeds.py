@@ -45,19 +45,31 @@ async def read_inputs(
     dim: int,
     as_of: datetime | None = None,
     surface: str = "api",
+    fresh: list[int] | None = None,
 ) -> FeedInputs:
     """What the database says about the reader and the catalogue (as of `as_of`: now), for
     a feed shown on `surface`; `dim` is the embedding dimension (of the index) that topic
-    vectors must have."""
-    history, hidden, fresh, onboarding = await asyncio.gather(
+    vectors must have. `fresh`: the newest papers when the caller holds them (the same
+    for every reader; otherwise read)."""
+    history, hidden, newest, onboarding = await asyncio.gather(
         store.user_history(user_id, HISTORY_EVENTS, as_of),
         store.overshown(user_id, resting.window_days, resting.max_impressions, as_of),
-        store.fresh(FRESH_CANDIDATES, as_of),
+        store.fresh(FRESH_CANDIDATES, as_of) if fresh is None else _given(fresh),
         interests(store, user_id, dim, as_of),
     )
     if surface == "digest":  # a paper goes to a reader by e-mail once, never again
         hidden |= await DeliveryStore(store).digest_sent_papers(user_id, as_of)
-    return FeedInputs(history, hidden, fresh, onboarding)
+    return FeedInputs(history, hidden, newest, onboarding)
+
+
+async def _given(papers: list[int]) -> list[int]:
+    """`papers` as an awaitable, to be gathered with the reads."""
+    return papers
+
+
+async def newest_papers(store: Store) -> list[int]:
+    """The newest papers a feed draws its fresh candidates from (storage/sql/fresh.sql)."""
+    return await store.fresh(FRESH_CANDIDATES)
 
 
 def plan_feed(

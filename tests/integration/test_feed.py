@@ -15,7 +15,15 @@ from ranking.collab import DEFAULT_PARAMS
 from ranking.embedder import Embedder
 from ranking.features import NAMES
 from service.settings import Settings
-from tests.support import AppClient, event, running_app, runtime_of, side_store, topic_papers
+from tests.support import (
+    AppClient,
+    event,
+    running_app,
+    runtime_of,
+    side_store,
+    topic_papers,
+    wait_indexed,
+)
 from training.fit import fit_and_register
 
 
@@ -69,6 +77,19 @@ async def test_cold_start_gets_popular_and_fresh_papers(catalogue: AppClient) ->
     assert "popular" in body["items"][0]["reasons"]
     assert all(set(i["reasons"]) <= {"popular", "fresh"} for i in body["items"])
     assert len(body["items"]) == 5
+
+
+async def test_a_new_paper_joins_cold_feeds_as_fresh_within_a_poll(catalogue: AppClient) -> None:
+    # Servers read the newest papers at most once per embed_poll_seconds (Runtime.fresh_papers).
+    rt = runtime_of(catalogue)
+    paper = {"id": "new-0", "title": "Sparse attention for long documents", "abstract": "x"}
+    assert (await catalogue.post("/v1/papers", json={"papers": [paper]})).status_code == 200
+    await wait_indexed(catalogue)
+    deadline = time.monotonic() + 10 * rt.settings.embed_poll_seconds + 5
+    while "new-0" not in ids(body := await feed(catalogue, "newcomer", limit=20)):
+        assert time.monotonic() < deadline, "a new paper never reached a cold reader's feed"
+        await asyncio.sleep(0.05)
+    assert next(i for i in body["items"] if i["paper_id"] == "new-0")["reasons"] == ["fresh"]
 
 
 async def test_empty_catalogue_gives_empty_lists(client: AppClient) -> None:
