@@ -49,11 +49,12 @@ class PaperCounts:
     values: np.ndarray  # (n, len(COUNTS)) COUNT_DTYPE
 
     @classmethod
-    def of_columns(cls, keys: Sequence[int], columns: Sequence[Sequence[int]]) -> PaperCounts:
+    def of_columns(
+        cls, keys: Sequence[int] | np.ndarray, columns: Sequence[Sequence[int] | np.ndarray]
+    ) -> PaperCounts:
         """Counts from a key per row and one column per name in COUNTS, as a database
-        returns them; rows may repeat a key (summed) or be all zero (dropped). Column by
-        column: a full recount at 1M papers is a million rows, and a tuple per row would
-        cost about ten times as much."""
+        returns them; rows may repeat a key (summed) or be all zero (dropped). Columns,
+        not a tuple per row: a full recount at 1M papers is a million rows."""
         k = np.asarray(keys, dtype=np.int64)
         v = np.empty((len(k), len(COUNTS)), dtype=np.int64)
         for c, column in enumerate(columns):

@@ -52,7 +52,11 @@ def sql(name: str) -> str:
 
 
 def _counts(row: asyncpg.Record) -> PaperCounts:
-    return PaperCounts.of_columns(row["keys"], [row[c] for c in COUNTS])
+    """A row of paper_counts.sql (or _since): each column a bytea of big-endian integers."""
+    return PaperCounts.of_columns(
+        np.frombuffer(row["keys"], dtype=">i8"),
+        [np.frombuffer(row[c], dtype=">i4") for c in COUNTS],
+    )
 
 
 def _key(row: asyncpg.Record) -> KeyRecord:

@@ -5,7 +5,9 @@
 -- $1: seconds to settle. Rows received (events) or served (impressions) before
 -- now() - $1 are settled: kept, and updated incrementally; later ones are counted anew at
 -- every refresh, because a transaction that began before then may not have committed yet.
--- One row per part (settled or not), each column an array over its papers. The
+-- One row per part (settled or not), each column its papers' values as one bytea of
+-- big-endian integers (keys 64-bit, counts 32-bit): a full count at 1M papers is millions
+-- of values, which as arrays the server would decode into as many Python objects. The
 -- windows' ends are written out in each condition, not named once in a CTE: the planner
 -- estimates a range only from a value it can see.
 WITH counted AS (
@@ -29,12 +31,12 @@ WITH counted AS (
     GROUP BY 1, 2
 )
 SELECT c.settled,
-       array_agg(p.seq) AS keys,
-       array_agg(c.clicks_7d) AS clicks_7d,
-       array_agg(c.saves_7d) AS saves_7d,
-       array_agg(c.clicks_30d) AS clicks_30d,
-       array_agg(c.saves_30d) AS saves_30d,
-       array_agg(c.impressions_30d) AS impressions_30d
+       string_agg(int8send(p.seq), ''::bytea) AS keys,
+       string_agg(int4send(c.clicks_7d::integer), ''::bytea) AS clicks_7d,
+       string_agg(int4send(c.saves_7d::integer), ''::bytea) AS saves_7d,
+       string_agg(int4send(c.clicks_30d::integer), ''::bytea) AS clicks_30d,
+       string_agg(int4send(c.saves_30d::integer), ''::bytea) AS saves_30d,
+       string_agg(int4send(c.impressions_30d::integer), ''::bytea) AS impressions_30d
 FROM counted c
 JOIN papers p ON p.id = c.paper_id
 GROUP BY c.settled

@@ -53,12 +53,12 @@ WITH counted AS (
     GROUP BY 1
 )
 SELECT c.settled,
-       array_agg(p.seq) AS keys,
-       array_agg(c.clicks_7d) AS clicks_7d,
-       array_agg(c.saves_7d) AS saves_7d,
-       array_agg(c.clicks_30d) AS clicks_30d,
-       array_agg(c.saves_30d) AS saves_30d,
-       array_agg(c.impressions_30d) AS impressions_30d
+       string_agg(int8send(p.seq), ''::bytea) AS keys,
+       string_agg(int4send(c.clicks_7d::integer), ''::bytea) AS clicks_7d,
+       string_agg(int4send(c.saves_7d::integer), ''::bytea) AS saves_7d,
+       string_agg(int4send(c.clicks_30d::integer), ''::bytea) AS clicks_30d,
+       string_agg(int4send(c.saves_30d::integer), ''::bytea) AS saves_30d,
+       string_agg(int4send(c.impressions_30d::integer), ''::bytea) AS impressions_30d
 FROM counted c
 JOIN papers p ON p.id = c.paper_id
 GROUP BY c.settled
