@@ -1,0 +1,110 @@
+"""A worker's own memory through the benchmark's load, on a world `bench/run.py` kept.
+
+    .venv/bin/python bench/memory_load.py --world /tmp/paperfeed-bench-full-XXXX \\
+        --database-url postgresql://postgres@127.0.0.1:5432/paperfeed_bench_full \\
+        --key <an admin API key> --run trim=. --run notrim=.:PAPERFEED_MALLOC_TRIM_SECONDS=0
+
+Each `--run LABEL=CHECKOUT[:NAME=VALUE]` starts `paperfeed serve` (two workers) from that
+checkout, with that setting, and records each worker's own memory (private anonymous
+pages and private copies of file pages: what a further worker costs; see bench/run.py)
+at start, after `wrk` at concurrency 16 for --feeds seconds, after `bench/events_load.py`
+(4 clients, batches of 500) for --events seconds, and after --idle seconds more. Runs go
+in the order given; give each label twice to interleave. Writes JSON to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import feed_http
+from bench.feed_ab import start
+from bench.run import free_port, server_memory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def own(pid: int) -> list[float]:
+    return [p["own_mb"] for p in server_memory(pid) if p["role"] == "worker"]
+
+
+def one(args: argparse.Namespace, label: str, root: Path, env: dict[str, str]) -> dict[str, Any]:
+    port = free_port()
+    env = {
+        "PAPERFEED_DATABASE_URL": args.database_url,
+        "PAPERFEED_DATA_DIR": str(args.world / "data"),
+        "PAPERFEED_PORT": str(port),
+        "PAPERFEED_WORKERS": "2",
+        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
+    } | env
+    proc = start(root, env, 2, args.world / f"serve-{label}.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        result: dict[str, Any] = {
+            "label": label,
+            "root": str(root),
+            "env": env,
+            "start": own(proc.pid),
+        }
+        feeds = feed_http.wrk_feeds(base, args.world / "readers.txt", 16, args.feeds)
+        result |= {"feeds_per_s": feeds["feeds_per_s"], "after_feeds": own(proc.pid)}
+        report = args.world / f"events-{label}.json"
+        subprocess.run(
+            [
+                *(sys.executable, str(ROOT / "bench" / "events_load.py")),
+                *("--database-url", args.database_url, "--url", base, "--key", args.key),
+                *("--clients", "4", "--batch", "500", "--duration", str(args.events)),
+                *("--out", str(report)),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        events = json.loads(report.read_text())
+        result |= {"events_per_s": events["events_per_s"], "exact": events["exact"]}
+        result["after_events"] = own(proc.pid)
+        time.sleep(args.idle)
+        result["after_idle"] = own(proc.pid)
+        return result
+    finally:
+        feed_http.stop_server(proc)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--world", type=Path, required=True, help="a bench/run.py folder")
+    parser.add_argument("--database-url", required=True, help="the world's database")
+    parser.add_argument("--key", required=True, help="an API key with the admin scope")
+    parser.add_argument("--run", action="append", required=True, help="LABEL=PATH[:NAME=VALUE]")
+    parser.add_argument("--feeds", type=int, default=60, help="seconds of feeds")
+    parser.add_argument("--events", type=int, default=60, help="seconds of events")
+    parser.add_argument("--idle", type=int, default=35, help="seconds idle afterwards")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "memory_load.json")
+    args = parser.parse_args(argv)
+    runs = []
+    for spec in args.run:
+        label, rest = spec.split("=", 1)
+        path, _, setting = rest.partition(":")
+        env = dict([setting.split("=", 1)]) if setting else {}
+        result = one(args, label, Path(path).resolve(), env)
+        print(json.dumps(result), flush=True)
+        runs.append(result)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "world": str(args.world),
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
