@@ -67,15 +67,9 @@ async def serve_feed(
     on `surface`, and return it. On the API the rest of the ranked list is kept for the
     feed's cursor; a digest never repeats a paper an earlier digest sent."""
     now = datetime.now(UTC)
+    fresh = await rt.fresh_papers()  # held by the process: read once per poll, not per feed
     read, withdrawn = await asyncio.gather(
-        read_inputs(
-            rt.store,
-            rt.resting,
-            user_id,
-            rt.index.dim,
-            surface=surface,
-            fresh=await rt.fresh_papers(),
-        ),
+        read_inputs(rt.store, rt.resting, user_id, rt.index.dim, surface=surface, fresh=fresh),
         withdrawn_since(rt.store, rt.follower.horizon if rt.follower else 0),
     )
     inputs = await _current_topics(rt, read)

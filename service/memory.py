@@ -55,8 +55,9 @@ def trim() -> float:
 
 
 async def trim_forever(seconds: float) -> None:
-    """`trim` every `seconds` (0: never). On the event loop: it takes milliseconds, and
-    from another thread it would wait for the arenas' locks that the loop holds."""
+    """`trim` every `seconds` (0: never). On the event loop: it takes a few milliseconds
+    at most (README: the load benchmark), and a thread would contend for the arenas'
+    locks with the loop anyway."""
     if seconds <= 0:
         return
     while True:
