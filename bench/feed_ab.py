@@ -121,17 +121,15 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]
     return out
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def world_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments naming a kept world and the checkouts to serve it from (shared with
+    bench/memory_load.py)."""
     parser.add_argument("--world", type=Path, required=True, help="a bench/run.py folder")
     parser.add_argument("--database-url", required=True, help="the world's database")
     parser.add_argument(
         "--root", action="append", required=True, help="LABEL=PATH of a checkout (2 or more)"
     )
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--concurrency", default="1,16")
-    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
-    parser.add_argument("--warm-up", type=int, default=10, help="seconds at c=16, unmeasured")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
     parser.add_argument(
@@ -140,29 +138,48 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=[],
         help="LABEL:NAME=VALUE for one checkout's server (the same path may have two labels)",
     )
+
+
+def checkouts(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(label, checkout) for each --root, after checking that --world is a kept world."""
+    if not (args.world / "readers.txt").exists() or not (args.world / "data").is_dir():
+        raise SystemExit(f"{args.world} has no readers.txt and data/: not a bench/run.py world")
+    return [(label, Path(path).resolve()) for label, path in (r.split("=", 1) for r in args.root)]
+
+
+def serve_env(args: argparse.Namespace, label: str, port: int) -> dict[str, str]:
+    """The settings of checkout `label`'s server on the world: --env, then its --root-env."""
+    env = {
+        "PAPERFEED_DATABASE_URL": args.database_url,
+        "PAPERFEED_DATA_DIR": str(args.world / "data"),
+        "PAPERFEED_PORT": str(port),
+        "PAPERFEED_WORKERS": str(args.workers),
+        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
+    } | dict(e.split("=", 1) for e in args.env)
+    for e in args.root_env:
+        owner, setting = e.split(":", 1)
+        if owner == label:
+            name, value = setting.split("=", 1)
+            env[name] = value
+    return env
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    world_arguments(parser)
+    parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--warm-up", type=int, default=10, help="seconds at c=16, unmeasured")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    roots = [(label, Path(path).resolve()) for label, path in (r.split("=", 1) for r in args.root)]
+    roots = checkouts(args)
     readers = args.world / "readers.txt"
-    if not readers.exists() or not (args.world / "data").is_dir():
-        raise SystemExit(f"{args.world} has no readers.txt and data/: not a bench/run.py world")
     levels = [int(c) for c in args.concurrency.split(",")]
     runs = []
     for n in range(args.rounds):
         for label, root in roots:
             port = free_port()
-            env = {
-                "PAPERFEED_DATABASE_URL": args.database_url,
-                "PAPERFEED_DATA_DIR": str(args.world / "data"),
-                "PAPERFEED_PORT": str(port),
-                "PAPERFEED_WORKERS": str(args.workers),
-                "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
-            } | dict(e.split("=", 1) for e in args.env)
-            env |= dict(
-                e.split(":", 1)[1].split("=", 1)
-                for e in args.root_env
-                if e.split(":", 1)[0] == label
-            )
+            env = serve_env(args, label, port)
             proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
             base = f"http://127.0.0.1:{port}"
             try:

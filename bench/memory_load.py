@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/memory_load.py --world /tmp/paperfeed-bench-full-XXXX \\
         --database-url postgresql://postgres@127.0.0.1:5432/paperfeed_bench_full \\
-        --key <an admin API key> --run trim=. --run notrim=.:PAPERFEED_MALLOC_TRIM_SECONDS=0
+        --key <an admin API key> --root trim=. --root notrim=. \\
+        --root-env notrim:PAPERFEED_MALLOC_TRIM_SECONDS=0 [--rounds 2]
 
-Each `--run LABEL=CHECKOUT[:NAME=VALUE]` starts `paperfeed serve` (two workers) from that
-checkout, with that setting, and records each worker's own memory (private anonymous
-pages and private copies of file pages: what a further worker costs; see bench/run.py)
-at start, after `wrk` at concurrency 16 for --feeds seconds, after `bench/events_load.py`
-(4 clients, batches of 500) for --events seconds, and after --idle seconds more. Runs go
-in the order given; give each label twice to interleave. Writes JSON to --out.
+The checkouts and their settings are named as for bench/feed_ab.py, and rounds interleave
+them the same way. Each run starts `paperfeed serve` from a checkout and records each
+worker's own memory (private anonymous pages and private copies of file pages: what a
+further worker costs; see bench/run.py) at start, after `wrk` at concurrency 16 for
+--feeds seconds, after `bench/events_load.py` (4 clients, batches of 500) for --events
+seconds, and after --idle seconds more; with the feeds' and the events' throughput.
+Writes JSON to --out.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import feed_http
-from bench.feed_ab import start
+from bench.feed_ab import checkouts, revision, serve_env, start, world_arguments
 from bench.run import free_port, server_memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,24 +38,13 @@ def own(pid: int) -> list[float]:
     return [p["own_mb"] for p in server_memory(pid) if p["role"] == "worker"]
 
 
-def one(args: argparse.Namespace, label: str, root: Path, env: dict[str, str]) -> dict[str, Any]:
+def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
     port = free_port()
-    env = {
-        "PAPERFEED_DATABASE_URL": args.database_url,
-        "PAPERFEED_DATA_DIR": str(args.world / "data"),
-        "PAPERFEED_PORT": str(port),
-        "PAPERFEED_WORKERS": "2",
-        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
-    } | env
-    proc = start(root, env, 2, args.world / f"serve-{label}.log")
+    env = serve_env(args, label, port)
+    proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        result: dict[str, Any] = {
-            "label": label,
-            "root": str(root),
-            "env": env,
-            "start": own(proc.pid),
-        }
+        result: dict[str, Any] = {"label": label, "env": env, "start": own(proc.pid)}
         feeds = feed_http.wrk_feeds(base, args.world / "readers.txt", 16, args.feeds)
         result |= {"feeds_per_s": feeds["feeds_per_s"], "after_feeds": own(proc.pid)}
         report = args.world / f"events-{label}.json"
@@ -79,26 +70,24 @@ def one(args: argparse.Namespace, label: str, root: Path, env: dict[str, str]) -
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--world", type=Path, required=True, help="a bench/run.py folder")
-    parser.add_argument("--database-url", required=True, help="the world's database")
+    world_arguments(parser)
     parser.add_argument("--key", required=True, help="an API key with the admin scope")
-    parser.add_argument("--run", action="append", required=True, help="LABEL=PATH[:NAME=VALUE]")
     parser.add_argument("--feeds", type=int, default=60, help="seconds of feeds")
     parser.add_argument("--events", type=int, default=60, help="seconds of events")
     parser.add_argument("--idle", type=int, default=35, help="seconds idle afterwards")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "memory_load.json")
     args = parser.parse_args(argv)
+    roots = checkouts(args)
     runs = []
-    for spec in args.run:
-        label, rest = spec.split("=", 1)
-        path, _, setting = rest.partition(":")
-        env = dict([setting.split("=", 1)]) if setting else {}
-        result = one(args, label, Path(path).resolve(), env)
-        print(json.dumps(result), flush=True)
-        runs.append(result)
+    for n in range(args.rounds):
+        for label, root in roots:
+            result = one(args, label, root) | {"round": n}
+            print(json.dumps(result), flush=True)
+            runs.append(result)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "world": str(args.world),
+        "roots": {label: f"{root} ({revision(root)})" for label, root in roots},
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
