@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+from functools import cache
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 M_ARENA_MAX = -8
 
 
+@cache
 def _libc() -> ctypes.CDLL | None:
+    """glibc, loaded once; None elsewhere."""
     if sys.platform != "linux":
         return None
     try:

@@ -79,7 +79,9 @@ async def test_cold_start_gets_popular_and_fresh_papers(catalogue: AppClient) ->
     assert len(body["items"]) == 5
 
 
-async def test_a_new_paper_joins_cold_feeds_as_fresh_within_a_poll(catalogue: AppClient) -> None:
+async def test_a_new_paper_joins_cold_feeds_as_fresh_soon_after_it_is_indexed(
+    catalogue: AppClient,
+) -> None:
     # Servers read the newest papers at most once per embed_poll_seconds (Runtime.fresh_papers).
     rt = runtime_of(catalogue)
     paper = {"id": "new-0", "title": "Sparse attention for long documents", "abstract": "x"}
