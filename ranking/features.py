@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ranking.candidates import SOURCES, Candidate
+from ranking.candidates import SOURCES, Candidates
 from ranking.collab import SparseScores
 from ranking.stats import COUNTS, CatalogueStats
 
@@ -114,7 +114,7 @@ class Features:
 
 
 def build(
-    candidates: Sequence[Candidate],
+    candidates: Candidates,
     vectors: np.ndarray,
     facts: Mapping[int, Facts],
     context: Context,
@@ -143,13 +143,12 @@ def build(
             sims = sims * context.interest_weights
         m[:, col["sim_interest"]] = sims.max(axis=1)
 
-    # Column by column: a few hundred candidates per request, so no per-cell numpy calls.
-    for source in SOURCES:
-        ranks = np.array([c.ranks.get(source, -1) for c in candidates], dtype=np.float64)
-        m[:, col[f"from_{source}"]] = ranks >= 0
-        m[:, col[f"rank_{source}"]] = np.where(ranks >= 0, ranks, MISSING_RANK)
-    m[:, col["n_sources"]] = [len(c.ranks) for c in candidates]
-    keys = [c.key for c in candidates]
+    found = candidates.ranks >= 0
+    for j, source in enumerate(SOURCES):
+        m[:, col[f"from_{source}"]] = found[:, j]
+        m[:, col[f"rank_{source}"]] = np.where(found[:, j], candidates.ranks[:, j], MISSING_RANK)
+    m[:, col["n_sources"]] = found.sum(axis=1)
+    keys = candidates.keys.tolist()
     cosave = np.array([context.cosave.get(k, 0.0) for k in keys], dtype=np.float32)
     m[:, col["cosave"]] = np.log1p(cosave)
     m[:, col["cosave_share"]] = cosave / max(float(cosave.max()), 1.0)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,18 +146,20 @@ class VectorIndex:
         row = int(self.snapshot.rows(np.array([key], dtype=np.int64))[0])
         return row >= 0 and bool(self._base_alive[row])
 
-    def live(self, keys: Sequence[int]) -> set[int]:
-        """Those of `keys` in the index (one lookup for many: `in` costs a binary search
-        of the snapshot per key)."""
+    def live_mask(self, keys: np.ndarray) -> np.ndarray:
+        """For each of `keys`, whether the index holds it (one lookup for many: `in`
+        costs a binary search of the snapshot per key)."""
         with self._lock:
-            found = {k for k in keys if k in self._rows}
+            own = self._rows  # all papers without a snapshot, else those added since
+            found = np.fromiter((k in own for k in keys.tolist()), bool, len(keys))
             if self.snapshot is None:
                 return found
-            rest = np.fromiter((k for k in keys if k not in found), np.int64)
-            rows = self.snapshot.rows(rest)
+            rest = np.flatnonzero(~found)
+            rows = self.snapshot.rows(keys[rest])
             kept = rows >= 0
             kept[kept] = self._base_alive[rows[kept]]
-            return found | set(rest[kept].tolist())
+            found[rest[kept]] = True
+            return found
 
     @property
     def in_memory(self) -> int:

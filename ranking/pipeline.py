@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ranking import features
-from ranking.candidates import DEFAULT_LIMITS, Candidate, Limits, gather
+from ranking.candidates import DEFAULT_LIMITS, Candidates, Limits, gather
 from ranking.diversify import cap_per_page, select, work_key
 from ranking.explore import Slot, explore
 from ranking.index import VectorIndex
@@ -41,7 +41,7 @@ class Plan:
     # negative keys (see `topic_of`).
     history_keys: list[int]
     context: features.Context
-    candidates: list[Candidate]
+    candidates: Candidates
     onboarding_keys: frozenset[int] = frozenset()  # papers the reader picked as interests
     topics: tuple[str, ...] = ()  # onboarding topics in force (history keys -1, -2, ...)
 
@@ -191,12 +191,13 @@ def plan(
 
 def featurize(
     plan: Plan, index: VectorIndex, facts: Mapping[int, features.Facts]
-) -> tuple[list[Candidate], np.ndarray, features.Features]:
+) -> tuple[Candidates, np.ndarray, features.Features]:
     """(candidates, their vectors, their features), leaving out candidates that vanished
     since planning (withdrawn, or without facts)."""
-    cands = [c for c in plan.candidates if c.key in facts]
-    present, vectors = index.vectors([c.key for c in cands])
-    cands = [c for c, ok in zip(cands, present, strict=True) if ok]
+    keys = plan.candidates.keys.tolist()
+    cands = plan.candidates.take(np.fromiter((k in facts for k in keys), bool, len(keys)))
+    present, vectors = index.vectors(cands.keys.tolist())
+    cands = cands.take(present)
     vectors = vectors[present]
     return cands, vectors, features.build(cands, vectors, facts, plan.context)
 
@@ -220,7 +221,8 @@ def rank(
     first page only."""
     cands, vectors, built = featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
-    identity: list[Titled] | None = [works.get(c.key, NO_WORK) for c in cands] if works else None
+    keys = cands.keys.tolist()
+    identity: list[Titled] | None = [works.get(k, NO_WORK) for k in keys] if works else None
     chosen = select(
         scores,
         vectors,
@@ -256,9 +258,9 @@ def rank(
         nearest = int(built.nearest_history[i])
         out.append(
             Ranked(
-                key=cands[i].key,
+                key=keys[i],
                 score=float(scores[i]),
-                sources=list(cands[i].ranks),
+                sources=cands.sources(i),
                 features=built.matrix[i],
                 similar_to=plan.history_keys[nearest] if nearest >= 0 else None,
                 propensity=slot.propensity,

@@ -80,7 +80,7 @@ async def serve_feed(
     # worker processes give the parallelism.
     plan = plan_feed(rt.index, stats, inputs, now)
     meta = await paper_meta(
-        rt.store, rt.facts, [c.key for c in plan.candidates] + plan.history_keys, withdrawn
+        rt.store, rt.facts, plan.candidates.keys.tolist() + plan.history_keys, withdrawn
     )
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()

@@ -38,6 +38,6 @@ async def replay_features(
         store, resting, feed.user_id, index.dim, as_of=feed.served_at, surface=feed.surface
     )
     plan = plan_feed(index, stats, inputs, feed.served_at)
-    meta = await store.papers_by_seq([c.key for c in plan.candidates])
+    meta = await store.papers_by_seq(plan.candidates.keys.tolist())
     cands, _, built = pipeline.featurize(plan, index, meta)
-    return {meta[c.key].id: built.matrix[i] for i, c in enumerate(cands)}
+    return {meta[key].id: built.matrix[i] for i, key in enumerate(cands.keys.tolist())}

@@ -80,7 +80,7 @@ class ServedIndex:
         interactions = [Interaction(int(j), "save", 0.0) for j in saved]
         plan = pipeline.plan(self.index, interactions, stats, [], set(), NOW, limits)
         cands, _, built = pipeline.featurize(plan, self.index, self.facts)
-        return np.array([c.key for c in cands], dtype=np.int64), built.matrix
+        return cands.keys, built.matrix
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ranking import features
-from ranking.candidates import Candidate
+from ranking.candidates import Candidates
 from ranking.collab import CollabParams
 from ranking.stats import CatalogueStats, PaperStats
 from tests.support import PAPERS, READERS, clustered
@@ -14,10 +14,9 @@ from tests.support import PAPERS, READERS, clustered
 
 def test_feature_rows_follow_the_names() -> None:
     vectors = clustered()
-    cands = [
-        Candidate(5, {"similar": 0}, {"similar": 0.9}),
-        Candidate(15, {"popular": 3}, {"popular": 4.0}),
-    ]
+    cands = Candidates.of(
+        [(5, {"similar": 0}, {"similar": 0.9}), (15, {"popular": 3}, {"popular": 4.0})]
+    )
     facts = {5: features.PaperFacts(100, 0.0), 15: features.PaperFacts(0, 86_400.0 * 9)}
     stats = CatalogueStats.build(
         "s1",
@@ -74,7 +73,7 @@ def test_collaborative_scores_become_features() -> None:
         taste=stats.taste([10]),
         ease=stats.ease_scores([10]),
     )
-    cands = [Candidate(30, {"related": 0}), Candidate(40, {"similar": 0})]
+    cands = Candidates.of([(30, {"related": 0}, {}), (40, {"similar": 0}, {})])
     facts = {k: features.PaperFacts(0, 0.0) for k in (30, 40)}
     built = features.build(cands, np.zeros((2, 4), np.float32), facts, context)
     row = dict(zip(features.NAMES, built.matrix[0], strict=True))
