@@ -4,6 +4,7 @@
         --database-url postgresql://postgres@127.0.0.1:5432/paperfeed_bench_medium \\
         --root before=/tmp/pf-before --root after=. [--rounds 2] [--concurrency 1,16]
         [--root off=. --root-env off:PAPERFEED_MALLOC_TRIM_SECONDS=0]
+        [--root uv=. --root-python uv=/tmp/other/.venv/bin/python]
 
 The world is one that `bench/run.py` left behind (its folder holds the fit's `data/` and
 `readers.txt`, the reader tokens it minted; its database is kept). Each round starts
@@ -58,13 +59,15 @@ def postgres_cpu() -> float:
     return total
 
 
-def start(root: Path, env: dict[str, str], workers: int, log: Path) -> subprocess.Popen[bytes]:
-    """`paperfeed serve` from `root`, ready and with every worker started."""
+def start(
+    root: Path, env: dict[str, str], workers: int, log: Path, python: str = sys.executable
+) -> subprocess.Popen[bytes]:
+    """`paperfeed serve` from `root` run by `python`, ready and with every worker started."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
     environ |= env | {"PYTHONPATH": str(root)}
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperfeed", "serve"],
+        [python, "-m", "paperfeed", "serve"],
         cwd=root,
         env=environ,
         stdout=out,
@@ -138,6 +141,13 @@ def world_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="LABEL:NAME=VALUE for one checkout's server (the same path may have two labels)",
     )
+    parser.add_argument(
+        "--root-python",
+        action="append",
+        default=[],
+        help="LABEL=PATH of the Python (a virtual environment's) to serve checkout LABEL "
+        "with, to compare dependencies; default this checkout's",
+    )
 
 
 def checkouts(args: argparse.Namespace) -> list[tuple[str, Path]]:
@@ -145,6 +155,12 @@ def checkouts(args: argparse.Namespace) -> list[tuple[str, Path]]:
     if not (args.world / "readers.txt").exists() or not (args.world / "data").is_dir():
         raise SystemExit(f"{args.world} has no readers.txt and data/: not a bench/run.py world")
     return [(label, Path(path).resolve()) for label, path in (r.split("=", 1) for r in args.root)]
+
+
+def python_of(args: argparse.Namespace, label: str) -> str:
+    """The Python that serves checkout `label` (--root-python, else this one)."""
+    chosen = dict(r.split("=", 1) for r in args.root_python)
+    return chosen.get(label, sys.executable)
 
 
 def serve_env(args: argparse.Namespace, label: str, port: int) -> dict[str, str]:
@@ -180,7 +196,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for label, root in roots:
             port = free_port()
             env = serve_env(args, label, port)
-            proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
+            log = args.world / f"serve-{label}.log"
+            proc = start(root, env, args.workers, log, python_of(args, label))
             base = f"http://127.0.0.1:{port}"
             try:
                 feed_http.wrk_feeds(base, readers, 16, args.warm_up)
@@ -201,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "world": str(args.world),
         "roots": {label: f"{root} ({revision(root)})" for label, root in roots},
+        "pythons": {label: python_of(args, label) for label, _ in roots},
         "medians": summary(runs),
         "runs": runs,
     }

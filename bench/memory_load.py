@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import feed_http
-from bench.feed_ab import checkouts, revision, serve_env, start, world_arguments
+from bench.feed_ab import checkouts, python_of, revision, serve_env, start, world_arguments
 from bench.run import free_port, server_memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,8 @@ def own(pid: int) -> list[float]:
 def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
     port = free_port()
     env = serve_env(args, label, port)
-    proc = start(root, env, args.workers, args.world / f"serve-{label}.log")
+    log = args.world / f"serve-{label}.log"
+    proc = start(root, env, args.workers, log, python_of(args, label))
     base = f"http://127.0.0.1:{port}"
     try:
         result: dict[str, Any] = {"label": label, "env": env, "start": own(proc.pid)}

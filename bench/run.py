@@ -12,7 +12,8 @@ world (bench/world.py), fit (`paperfeed fit`: wall time, peak RSS), serve (`pape
 with PAPERFEED_WORKERS=2: seconds until /ready answers 200 and until every worker has
 loaded its index; RSS per process), feed (wrk with bench/feed.lua rotating over reader
 tokens at concurrency 1, 16 and 64), events (POST /v1/events, batches of 500, several
-clients; then the database must hold exactly the distinct events sent), and the in-process
+clients; then the database must hold exactly the distinct events sent), server memory
+(each process's right after the load, and the workers' again SETTLE_S later), and the in-process
 benchmarks that exist beside this one (feed_pipeline, embed_rate, ann_recall).
 
 The database is a new one on the PostgreSQL server of --database-url or
@@ -61,6 +62,9 @@ from storage.database import embedded_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+# Seconds between the end of the load and the second memory reading: one malloc_trim
+# period of the server (PAPERFEED_MALLOC_TRIM_SECONDS, 30 by default) and a margin.
+SETTLE_S = 35
 BIN = Path(sys.executable).parent
 PAPERFEED = str(BIN / "paperfeed")
 
@@ -447,6 +451,14 @@ class Bench:
             out["second_worker_rss_mb"] = workers[1]["rss_mb"]
             out["second_worker_uss_mb"] = workers[1]["uss_mb"]
             out["second_worker_own_mb"] = workers[1]["own_mb"]
+        # Again once the load has been over for one malloc_trim period (the server's
+        # PAPERFEED_MALLOC_TRIM_SECONDS, 30 s by default) and a margin: what a worker keeps
+        # between loads, beside what it holds at the end of one.
+        time.sleep(SETTLE_S)
+        settled = [p for p in server_memory(self.server.pid) if p["role"] == "worker"]
+        out["settled"] = {"after_s": SETTLE_S, "processes": settled}
+        if len(settled) >= 2:
+            out["settled"]["second_worker_own_mb"] = settled[1]["own_mb"]
         return out
 
     def stop_server(self) -> None:
@@ -625,6 +637,12 @@ def table(report: dict[str, Any]) -> str:
         if sup:
             text += f"; supervisor RSS {sup['rss_mb']} MB"
         rows.append(("server memory after the load", text))
+        if settled := m.get("settled"):
+            text = "; ".join(
+                f"worker {i + 1}: own {p['own_mb']} MB (USS {p['uss_mb']} MB)"
+                for i, p in enumerate(settled["processes"])
+            )
+            rows.append((f"server memory {settled['after_s']} s after the load", text))
     if p := ok("feed_pipeline"):
         for r in p["result"].get("results", []):
             for ranker in ("heuristic", "lightgbm"):

@@ -33,7 +33,7 @@ class Candidates:
 
     def sources(self, i: int) -> list[str]:
         """The sources that found candidate `i`, in `SOURCES` order."""
-        return [SOURCES[j] for j in np.flatnonzero(self.ranks[i] >= 0).tolist()]
+        return [s for s, rank in zip(SOURCES, self.ranks[i].tolist(), strict=True) if rank >= 0]
 
     def found(self, i: int) -> dict[str, int]:
         """Candidate `i`'s rank in each source that found it."""
