@@ -13,6 +13,10 @@ from ranking.index import VectorIndex
 # related: RP3beta item-item neighbours; factors: ALS (FAISS over item factors);
 # ease: EASE item-item neighbours.
 SOURCES = ("similar", "collaborative", "related", "factors", "ease", "popular", "fresh")
+SIMILAR = SOURCES.index("similar")
+
+# One source's papers as gathered: (its column in SOURCES, keys, ranks, scores).
+Part = tuple[int, np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,36 +99,35 @@ def gather(
     Vectorised: one pass of numpy over each list instead of Python per paper.
     """
     hidden_keys = np.fromiter(hidden, dtype=np.int64, count=len(hidden))
-    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # source, keys, ranks, scores
+    parts: list[Part] = []
 
     if len(interests):
         scores, keys = index.search(interests, limits.per_interest + len(hidden))
         valid = (keys >= 0) & ~np.isin(keys, hidden_keys)
         rank = np.cumsum(valid, axis=1) - 1  # the search answers live papers only
         kept = valid & (rank < limits.per_interest)
-        parts.append((0, keys[kept], rank[kept], scores[kept].astype(np.float64)))
+        parts.append((SIMILAR, keys[kept], rank[kept], scores[kept].astype(np.float64)))
 
-    listed = []  # the other sources' papers, before asking the index which it holds
-    for source, ranked, limit in (
-        (1, collaborative, limits.collaborative),
-        (2, related, limits.related),
-        (3, factors, limits.factors),
-        (4, ease, limits.ease),
+    listed: list[Part] = []  # the other sources' papers, before asking the index which it holds
+    for name, ranked, limit in (
+        ("collaborative", collaborative, limits.collaborative),
+        ("related", related, limits.related),
+        ("factors", factors, limits.factors),
+        ("ease", ease, limits.ease),
     ):
         keys, scores = _columns(ranked[: limit + len(hidden)])
         valid = ~np.isin(keys, hidden_keys)
         rank = np.cumsum(valid) - 1
         kept = valid & (rank < limit)
-        listed.append((source, keys[kept], rank[kept], scores[kept]))
-    for source, (keys, scores) in (
-        (5, _columns(popular[: limits.popular])),
-        (6, _columns([(k, 0.0) for k in fresh[: limits.fresh]])),
+        listed.append((SOURCES.index(name), keys[kept], rank[kept], scores[kept]))
+    for name, (keys, scores) in (
+        ("popular", _columns(popular[: limits.popular])),
+        ("fresh", _columns([(k, 0.0) for k in fresh[: limits.fresh]])),
     ):
         rank = np.arange(len(keys))
         kept = ~np.isin(keys, hidden_keys)
-        listed.append((source, keys[kept], rank[kept], scores[kept]))
-    every = np.concatenate([keys for _, keys, _, _ in listed])
-    live = index.live_mask(np.where(every >= 0, every, -1))
+        listed.append((SOURCES.index(name), keys[kept], rank[kept], scores[kept]))
+    live = index.live_mask(np.concatenate([keys for _, keys, _, _ in listed]))
     start = 0
     for source, keys, rank, scores in listed:
         ok = live[start : start + len(keys)] & (keys >= 0)
@@ -140,11 +143,11 @@ def _columns(ranked: Sequence[tuple[int, float]]) -> tuple[np.ndarray, np.ndarra
     return keys, scores
 
 
-def _merge(parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> Candidates:
+def _merge(parts: list[Part]) -> Candidates:
     """One row per paper, in first-found order, with its best rank (and that rank's score,
     the first found at it) in each source."""
     width = len(SOURCES)
-    if not parts or not sum(len(k) for _, k, _, _ in parts):
+    if not sum(len(k) for _, k, _, _ in parts):
         return Candidates(
             np.zeros(0, np.int64), np.zeros((0, width), np.int64), np.zeros((0, width))
         )
