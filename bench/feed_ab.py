@@ -180,6 +180,18 @@ def serve_env(args: argparse.Namespace, label: str, port: int) -> dict[str, str]
     return env
 
 
+def serve_checkout(
+    args: argparse.Namespace, label: str, root: Path
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    """Checkout `label` (at `root`) served on the world on a free port: (the server, its
+    base URL, its settings)."""
+    port = free_port()
+    env = serve_env(args, label, port)
+    log = args.world / f"serve-{label}.log"
+    proc = start(root, env, args.workers, log, python_of(args, label))
+    return proc, f"http://127.0.0.1:{port}", env
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     world_arguments(parser)
@@ -194,11 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runs = []
     for n in range(args.rounds):
         for label, root in roots:
-            port = free_port()
-            env = serve_env(args, label, port)
-            log = args.world / f"serve-{label}.log"
-            proc = start(root, env, args.workers, log, python_of(args, label))
-            base = f"http://127.0.0.1:{port}"
+            proc, base, _ = serve_checkout(args, label, root)
             try:
                 feed_http.wrk_feeds(base, readers, 16, args.warm_up)
                 for c in levels:

@@ -28,8 +28,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import feed_http
-from bench.feed_ab import checkouts, python_of, revision, serve_env, start, world_arguments
-from bench.run import free_port, server_memory
+from bench.feed_ab import checkouts, python_of, revision, serve_checkout, world_arguments
+from bench.run import server_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,11 +39,7 @@ def own(pid: int) -> list[float]:
 
 
 def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
-    port = free_port()
-    env = serve_env(args, label, port)
-    log = args.world / f"serve-{label}.log"
-    proc = start(root, env, args.workers, log, python_of(args, label))
-    base = f"http://127.0.0.1:{port}"
+    proc, base, env = serve_checkout(args, label, root)
     try:
         result: dict[str, Any] = {"label": label, "env": env, "start": own(proc.pid)}
         feeds = feed_http.wrk_feeds(base, args.world / "readers.txt", 16, args.feeds)
@@ -89,6 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "world": str(args.world),
         "roots": {label: f"{root} ({revision(root)})" for label, root in roots},
+        "pythons": {label: python_of(args, label) for label, _ in roots},
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
