@@ -28,9 +28,15 @@ class _Keys(msgspec.Struct):
     type: object = None
 
 
+# Built once: `msgspec.json.decode(raw, type=...)` looks the type up again on every call,
+# which cost about twice the rest of checking an event (10 against 4 µs an event).
+_KEYS = msgspec.json.Decoder(_Keys)
+_EVENT = msgspec.json.Decoder(wire.Event, strict=True)
+
+
 def _keys(raw: msgspec.Raw) -> _Keys:
     try:
-        return msgspec.json.decode(raw, type=_Keys)
+        return _KEYS.decode(raw)
     except msgspec.ValidationError:  # not an object
         return _Keys()
 
@@ -38,7 +44,7 @@ def _keys(raw: msgspec.Raw) -> _Keys:
 def decode_event(raw: msgspec.Raw, latest: datetime) -> wire.Event:
     """One event, validated; raises ValueError with a reason a person can act on."""
     try:
-        event: wire.Event = msgspec.json.decode(raw, type=wire.Event, strict=True)
+        event: wire.Event = _EVENT.decode(raw)
     except msgspec.ValidationError as exc:
         kind = _keys(raw).type
         if kind not in wire.EVENT_TYPES:
@@ -76,16 +82,7 @@ async def record_events(
     counted as a duplicate and changes nothing. Invalid events are rejected one by one
     with a reason; the valid ones are stored. If none is valid the answer is 422.
     """
-    keys = [_keys(raw) for raw in data.events]
     reader = principal_of(request).reader
-    if reader is not None:
-        # A reader token speaks for one reader: a batch naming anyone else is refused whole.
-        for i, key in enumerate(keys):
-            if key.user_id != reader:
-                raise Forbidden(
-                    f"event {i} is for user_id {key.user_id!r}; this reader token "
-                    f"may only post events of {reader!r}"
-                )
     skew = timedelta(seconds=runtime.settings.event_clock_skew_seconds)
     latest = datetime.now(UTC) + skew
     rows: list[EventRow] = []
@@ -93,13 +90,23 @@ async def record_events(
     rejected: list[wire.Rejection] = []
     repeats = 0
     seen: set[str] = set()
+    # Nothing is written before the whole batch is read, so a refusal leaves nothing behind.
     for i, raw in enumerate(data.events):
-        given = keys[i].event_id
-        event_id = given if isinstance(given, str) else None
+        event: wire.Event | None = None
         try:
             event = decode_event(raw, latest)
         except ValueError as exc:
-            rejected.append(wire.Rejection(i, event_id, str(exc)))
+            reason = str(exc)
+        key = event if event is not None else _keys(raw)
+        if reader is not None and key.user_id != reader:
+            # A reader token speaks for one reader: a batch naming anyone else is refused whole.
+            raise Forbidden(
+                f"event {i} is for user_id {key.user_id!r}; this reader token "
+                f"may only post events of {reader!r}"
+            )
+        if event is None:
+            event_id = key.event_id if isinstance(key.event_id, str) else None
+            rejected.append(wire.Rejection(i, event_id, reason))
             continue
         if event.event_id in seen:
             repeats += 1
