@@ -35,7 +35,15 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feed_http import ROOT, admin, cpu_seconds, fresh_database, start_server, stop_server
+from feed_http import (
+    ROOT,
+    admin,
+    cpu_seconds,
+    fresh_database,
+    postgres_cpu_seconds,
+    start_server,
+    stop_server,
+)
 
 OUT = ROOT / "bench" / "results" / "events_load.json"
 TYPES = ("click", "click", "click", "save", "dismiss")
@@ -99,8 +107,25 @@ async def client(
     }
 
 
+def cpu_now(server_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the server (its process tree), of PostgreSQL, and of this
+    client."""
+    return {
+        "server": cpu_seconds(server_pid) if server_pid else 0.0,
+        "postgres": postgres_cpu_seconds(),
+        "client": time.process_time(),
+    }
+
+
 async def drive(
-    base: str, key: str, url: str, clients: int, size: int, duration: float, retry_every: int
+    base: str,
+    key: str,
+    url: str,
+    clients: int,
+    size: int,
+    duration: float,
+    retry_every: int,
+    server_pid: int | None,
 ) -> dict[str, Any]:
     conn = await asyncpg.connect(url)
     try:
@@ -112,6 +137,7 @@ async def drive(
         raise SystemExit("the database has no papers to post events about")
     prefix = f"load-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
+    cpu_before = cpu_now(server_pid)
     results = await asyncio.gather(
         *(
             client(base, key, f"{prefix}-{c}", papers, size, retry_every, started + duration, c)
@@ -119,6 +145,7 @@ async def drive(
         )
     )
     took = time.monotonic() - started
+    cpu_after = cpu_now(server_pid)
     conn = await asyncpg.connect(url)
     try:
         stored = await conn.fetchval(
@@ -147,6 +174,12 @@ async def drive(
         "stored": stored,
         "other_rows_added": after - before - stored,
         "exact": stored == distinct == accepted and after - before == distinct,
+        # Where the machine's CPU went, per event stored (the server's only when known).
+        "cpu_us_per_event": {
+            role: round((cpu_after[role] - cpu_before[role]) * 1e6 / max(accepted, 1), 1)
+            for role in cpu_before
+            if role != "server" or server_pid
+        },
     }
 
 
@@ -155,6 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--url", help="a running server (else one is started)")
     parser.add_argument("--key", help="its API key with events:write")
+    parser.add_argument("--server-pid", type=int, help="with --url: its process, for its CPU")
     parser.add_argument("--port", type=int, default=8124)
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout to serve from")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
@@ -180,13 +214,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             log = Path(tempfile.mkdtemp(prefix="pf-events-")) / "server.log"
             proc, key = start_server(args.root, url, args.port, env, log)
             base = f"http://127.0.0.1:{args.port}"
-        cpu_before = cpu_seconds(proc.pid) if proc else 0.0
+        server_pid = proc.pid if proc else args.server_pid
         result = asyncio.run(
-            drive(base, key, url, args.clients, args.batch, args.duration, args.retry_every)
+            drive(
+                *(base, key, url, args.clients, args.batch, args.duration, args.retry_every),
+                server_pid,
+            )
         )
-        if proc is not None:
-            cpu = cpu_seconds(proc.pid) - cpu_before
-            result["server_cpu_us_per_event"] = round(cpu * 1e6 / max(result["accepted"], 1), 1)
     finally:
         if proc is not None:
             stop_server(proc)

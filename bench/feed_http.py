@@ -178,6 +178,20 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User and system CPU so far of the PostgreSQL processes on this machine (the bench's
+    database server is local); a backend that has exited no longer counts."""
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        if (p.info["name"] or "").startswith("postgres"):
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+    return total
+
+
 def wrk_feeds(base: str, readers: Path, concurrency: int, seconds: int) -> dict[str, Any]:
     """Feeds from `wrk` with bench/feed.lua over the "user token" lines of `readers`, at
     `concurrency` for `seconds`: wrk's own latency percentiles, throughput and errors."""

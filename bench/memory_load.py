@@ -49,6 +49,7 @@ def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
             [
                 *(sys.executable, str(ROOT / "bench" / "events_load.py")),
                 *("--database-url", args.database_url, "--url", base, "--key", args.key),
+                *("--server-pid", str(proc.pid)),
                 *("--clients", "4", "--batch", "500", "--duration", str(args.events)),
                 *("--out", str(report)),
             ],
@@ -56,7 +57,11 @@ def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
             capture_output=True,
         )
         events = json.loads(report.read_text())
-        result |= {"events_per_s": events["events_per_s"], "exact": events["exact"]}
+        result |= {
+            "events_per_s": events["events_per_s"],
+            "exact": events["exact"],
+            "cpu_us_per_event": events["cpu_us_per_event"],
+        }
         result["after_events"] = own(proc.pid)
         time.sleep(args.idle)
         result["after_idle"] = own(proc.pid)

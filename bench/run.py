@@ -410,9 +410,11 @@ class Bench:
     def events(self) -> dict[str, Any]:
         """bench/events_load.py's driver against this server (it re-posts every tenth batch,
         as a retrying client would, and checks the server counted those as duplicates)."""
+        assert self.server is not None
         out = self.folder / "events_load.json"
         argv = [
             *("--database-url", self.database_url, "--url", self.base(), "--key", self.admin_key),
+            *("--server-pid", str(self.server.pid)),
             *("--clients", str(self.plan["clients"]), "--batch", str(EVENT_BATCH)),
             *("--duration", str(self.plan["events_s"]), "--out", str(out)),
         ]
@@ -434,6 +436,7 @@ class Bench:
             "events_sent": theirs["distinct_sent"],
             "events_per_s": theirs["events_per_s"],
             "exact": theirs["exact"],
+            "cpu_us_per_event": theirs["cpu_us_per_event"],
             "report": theirs,
         }
         if done.returncode != 0 or not theirs["exact"]:
@@ -624,7 +627,9 @@ def table(report: dict[str, Any]) -> str:
             (
                 f"events over HTTP ({e['clients']} clients, batches of {e['batch']})",
                 f"{e['events_per_s']:,} events/s ({e['events_sent']:,} in {e['seconds']} s); "
-                f"database holds exactly the events sent: {'yes' if e['exact'] else 'NO'}",
+                f"database holds exactly the events sent: {'yes' if e['exact'] else 'NO'}; "
+                "CPU per event: "
+                + ", ".join(f"{r} {us} µs" for r, us in e.get("cpu_us_per_event", {}).items()),
             )
         )
     if m := ok("server_memory"):
