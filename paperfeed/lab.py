@@ -66,7 +66,11 @@ class Lab:
         result = await fit_and_register(
             self.store,
             self.model_dir,
-            replace(DEFAULT_PARAMS, threads=self.settings.threads, ann=self.settings.ann()),
+            replace(
+                DEFAULT_PARAMS,
+                threads=self.settings.resolved_fit_threads(),
+                ann=self.settings.ann(),
+            ),
             content=model_identity(self.settings.resolved_model_path()),
         )
         (await self.client.post("/v1/admin/stats/refresh")).raise_for_status()

@@ -116,8 +116,8 @@ def fit(activate: bool) -> None:
 
 
 async def fit_job(store: Store, settings: Settings, activate: bool = True) -> list[str]:
-    """The fit with the server's parameters and threads, progress on the terminal; its
-    summary."""
+    """The fit with the server's parameters on PAPERFEED_FIT_THREADS threads (every core
+    by default), progress on the terminal; its summary."""
     from dataclasses import replace
 
     from ranking.collab import DEFAULT_PARAMS
@@ -125,7 +125,7 @@ async def fit_job(store: Store, settings: Settings, activate: bool = True) -> li
     from training.fit import fit_and_register
 
     # The factors' search is an HNSW graph above PAPERFEED_ANN_MIN_PAPERS, built here once.
-    params = replace(DEFAULT_PARAMS, threads=settings.threads, ann=settings.ann())
+    params = replace(DEFAULT_PARAMS, threads=settings.resolved_fit_threads(), ann=settings.ann())
     # The content index too, of the vectors the server's embedding model made.
     content = model_identity(settings.resolved_model_path())
     result = await fit_and_register(

@@ -31,8 +31,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     embed_batch_size: int = 32
     # Seconds between looks for papers that other processes (`paperfeed ingest`) added.
     embed_poll_seconds: float = 2.0
-    # CPU threads for torch, FAISS, BLAS and the collaborative models' fit in each process.
+    # CPU threads for torch, FAISS and BLAS in each server process.
     threads: int = 1
+    # Threads for `paperfeed fit` (and the fit `paperfeed train` runs): an offline job, so by
+    # default it uses every core; 0: one per core.
+    fit_threads: Annotated[int, msgspec.Meta(ge=0)] = 0
     # Server processes behind the one port; 0: one per core.
     workers: Annotated[int, msgspec.Meta(ge=0)] = 0
     # Papers embedded per window (many batches, sorted by length so that little is padding).
@@ -141,6 +144,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def resolved_embed_threads(self) -> int:
         return self.embed_threads if self.embed_threads > 0 else cores()
+
+    def resolved_fit_threads(self) -> int:
+        return self.fit_threads if self.fit_threads > 0 else cores()
 
     def resolved_model_path(self) -> str:
         """The embedding model folder: the setting, or the packaged model."""
