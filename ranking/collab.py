@@ -502,6 +502,7 @@ def fit_factors(keys: np.ndarray, saves: sp.csr_matrix, params: CollabParams) ->
         params.threads,
         params.seed,
     )
+    faiss.omp_set_num_threads(params.threads)  # for the factors' HNSW graph
     return Factors.build(keys, items, params.factor_regularization, params.factor_alpha, params.ann)
 
 
