@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,19 +43,6 @@ from bench.run import free_port, server_memory
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "feed_ab.json"
 METRICS = ("feeds_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_feed", "pg_cpu_ms_per_feed")
-
-
-def postgres_cpu() -> float:
-    """User and system CPU seconds of every PostgreSQL process on this machine so far."""
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if p.info["name"] in ("postgres", "postmaster"):
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-    return total
 
 
 def start(
@@ -87,18 +73,6 @@ def start(
         time.sleep(0.2)
     feed_http.stop_server(proc)
     raise SystemExit(f"the server from {root} was not ready within 300 s")
-
-
-def measure(base: str, readers: Path, concurrency: int, seconds: int, pid: int) -> dict[str, Any]:
-    server, pg = feed_http.cpu_seconds(pid), postgres_cpu()
-    result = feed_http.wrk_feeds(base, readers, concurrency, seconds)
-    feeds = max(result["requests"], 1)
-    return {
-        **result,
-        "server_cpu_ms_per_feed": round((feed_http.cpu_seconds(pid) - server) * 1000 / feeds, 2),
-        "pg_cpu_ms_per_feed": round((postgres_cpu() - pg) * 1000 / feeds, 2),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-    }
 
 
 def revision(root: Path) -> str:
@@ -210,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             try:
                 feed_http.wrk_feeds(base, readers, 16, args.warm_up)
                 for c in levels:
-                    result = measure(base, readers, c, args.duration, proc.pid)
+                    result = feed_http.run_wrk(base, readers, c, args.duration, proc.pid)
                     result |= {"label": label, "round": n}
                     print(json.dumps(result), flush=True)
                     runs.append(result)

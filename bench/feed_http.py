@@ -179,15 +179,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def postgres_cpu_seconds() -> float:
-    """User and system CPU so far of the PostgreSQL processes on this machine (the bench's
+    """User and system CPU so far of every PostgreSQL process on this machine (the bench's
     database server is local); a backend that has exited no longer counts."""
     total = 0.0
     for p in psutil.process_iter(["name"]):
-        if (p.info["name"] or "").startswith("postgres"):
+        if p.info["name"] in ("postgres", "postmaster"):
             try:
                 t = p.cpu_times()
                 total += t.user + t.system
-            except psutil.NoSuchProcess:
+            except psutil.Error:
                 pass
     return total
 
@@ -224,13 +224,16 @@ def wrk_feeds(base: str, readers: Path, concurrency: int, seconds: int) -> dict[
 
 
 def run_wrk(base: str, readers: Path, concurrency: int, duration: int, pid: int) -> dict[str, Any]:
-    cpu_before = cpu_seconds(pid)
+    cpu_before, pg_before = cpu_seconds(pid), postgres_cpu_seconds()
     result = wrk_feeds(base, readers, concurrency, duration)
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu, pg = cpu_seconds(pid) - cpu_before, postgres_cpu_seconds() - pg_before
+    feeds = max(result["requests"], 1)
     return {
         **result,
         # The server's own CPU per feed: steadier than latency on a shared machine.
-        "server_cpu_ms_per_feed": round(cpu * 1000 / max(result["requests"], 1), 2),
+        "server_cpu_ms_per_feed": round(cpu * 1000 / feeds, 2),
+        # PostgreSQL's (on this machine): the reads and the impressions' writes of a feed.
+        "pg_cpu_ms_per_feed": round(pg * 1000 / feeds, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
 

@@ -395,7 +395,10 @@ class Bench:
     # -- feeds over HTTP
 
     def wrk(self, concurrency: int, seconds: int) -> dict[str, Any]:
-        return feed_http.wrk_feeds(self.base(), self.readers_file, concurrency, seconds)
+        assert self.server is not None
+        return feed_http.run_wrk(
+            self.base(), self.readers_file, concurrency, seconds, self.server.pid
+        )
 
     def feeds(self) -> dict[str, Any]:
         if shutil.which("wrk") is None:
@@ -619,7 +622,9 @@ def table(report: dict[str, Any]) -> str:
                     f"feed over HTTP, concurrency {r['concurrency']}",
                     f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
                     f"{r['feeds_per_s']} feeds/s, {r['errors'] + r['non_2xx']} errors "
-                    f"({r['requests']:,} in {r['seconds']} s)",
+                    f"({r['requests']:,} in {r['seconds']} s); CPU per feed: server "
+                    f"{r.get('server_cpu_ms_per_feed')} ms, "
+                    f"PostgreSQL {r.get('pg_cpu_ms_per_feed')} ms",
                 )
             )
     if e := ok("events"):
