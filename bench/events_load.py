@@ -49,17 +49,39 @@ OUT = ROOT / "bench" / "results" / "events_load.json"
 TYPES = ("click", "click", "click", "save", "dismiss")
 
 
-def batch(prefix: str, start: int, size: int, papers: list[str], rng: random.Random) -> bytes:
+USERS = [f"load-{u}" for u in range(10_000)]
+
+
+def moments(seconds: int = 86_400) -> list[str]:
+    """One time stamp a second over the last `seconds`, as RFC 3339 strings: made once,
+    so that the load tool spends its CPU sending events, not formatting dates."""
     now = datetime.now(UTC)
+    return [(now - timedelta(seconds=s)).isoformat() for s in range(seconds)]
+
+
+def batch(
+    prefix: str, start: int, size: int, papers: list[str], rng: random.Random, stamps: list[str]
+) -> bytes:
+    """`size` new events (ids `prefix`-`start`...) by random load readers on random
+    papers, at random moments of the last day."""
+    pick = rng.choices
     events = [
         {
             "event_id": f"{prefix}-{start + i}",
-            "user_id": f"load-{rng.randrange(10_000)}",
-            "paper_id": rng.choice(papers),
-            "type": rng.choice(TYPES),
-            "occurred_at": (now - timedelta(seconds=rng.randrange(86_400))).isoformat(),
+            "user_id": u,
+            "paper_id": p,
+            "type": t,
+            "occurred_at": at,
         }
-        for i in range(size)
+        for i, (u, p, t, at) in enumerate(
+            zip(
+                pick(USERS, k=size),
+                pick(papers, k=size),
+                pick(TYPES, k=size),
+                pick(stamps, k=size),
+                strict=True,
+            )
+        )
     ]
     return msgspec.json.encode({"events": events})
 
@@ -69,6 +91,7 @@ async def client(
     key: str,
     prefix: str,
     papers: list[str],
+    stamps: list[str],
     size: int,
     retry_every: int,
     until: float,
@@ -81,7 +104,7 @@ async def client(
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
         n = 0
         while time.monotonic() < until:
-            body = batch(prefix, n * size, size, papers, rng)
+            body = batch(prefix, n * size, size, papers, rng, stamps)
             repeats = 2 if retry_every and n % retry_every == retry_every - 1 else 1
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -136,11 +159,15 @@ async def drive(
     if not papers:
         raise SystemExit("the database has no papers to post events about")
     prefix = f"load-{uuid.uuid4().hex[:8]}"
+    stamps = moments()
     started = time.monotonic()
     cpu_before = cpu_now(server_pid)
     results = await asyncio.gather(
         *(
-            client(base, key, f"{prefix}-{c}", papers, size, retry_every, started + duration, c)
+            client(
+                *(base, key, f"{prefix}-{c}", papers, stamps, size, retry_every),
+                *(started + duration, c),
+            )
             for c in range(clients)
         )
     )
