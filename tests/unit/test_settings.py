@@ -22,10 +22,14 @@ def test_bad_settings_name_the_variable(env: dict[str, str], needle: str) -> Non
         load_settings(env)
 
 
-def test_workers_and_embedding_threads_default_to_the_cores() -> None:
+def test_workers_embedding_and_fit_threads_default_to_the_cores() -> None:
     s = load_settings({})
     assert s.resolved_workers() == s.resolved_embed_threads() == cores() >= 1
-    s = load_settings({"PAPERFEED_WORKERS": "3", "PAPERFEED_EMBED_THREADS": "1"})
-    assert (s.resolved_workers(), s.resolved_embed_threads()) == (3, 1)
-    with pytest.raises(SettingsError, match="PAPERFEED_WORKERS"):
-        load_settings({"PAPERFEED_WORKERS": "-1"})
+    assert s.resolved_fit_threads() == cores() and s.threads == 1  # the fit is offline
+    s = load_settings(
+        {"PAPERFEED_WORKERS": "3", "PAPERFEED_EMBED_THREADS": "1", "PAPERFEED_FIT_THREADS": "1"}
+    )
+    assert (s.resolved_workers(), s.resolved_embed_threads(), s.resolved_fit_threads()) == (3, 1, 1)
+    for name in ("PAPERFEED_WORKERS", "PAPERFEED_FIT_THREADS"):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({name: "-1"})
