@@ -2,6 +2,7 @@
 -- joins the papers and stores only the events naming one), and papers are never deleted (a
 -- withdrawn paper keeps its row). The foreign key checked each event's paper a second
 -- time, row by row, and locked that paper's row (FOR KEY SHARE). At 1M papers and 10M
--- events it doubled PostgreSQL's CPU per event stored: 112-115 against 66-67 µs, with 4
--- connections storing batches of 500 (README, "Events without a foreign key").
+-- events it cost PostgreSQL 77-95 µs of CPU per event stored instead of 45-54 µs, and
+-- halved the events stored per second (bench/events_pg.py; README, "Events without a
+-- foreign key").
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_paper_id_fkey;
