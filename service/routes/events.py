@@ -28,8 +28,8 @@ class _Keys(msgspec.Struct):
     type: object = None
 
 
-# Built once: `msgspec.json.decode(raw, type=...)` looks the type up again on every call,
-# which cost about twice the rest of checking an event (10 against 4 µs an event).
+# Built once: `msgspec.json.decode(raw, type=...)` looks the type up again on every call
+# (about 10 µs to check an event instead of 4).
 _KEYS = msgspec.json.Decoder(_Keys)
 _EVENT = msgspec.json.Decoder(wire.Event, strict=True)
 
