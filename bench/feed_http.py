@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,31 +166,30 @@ def seed_readers(base: str, key: str, url: str, readers: int, rng: random.Random
     return lines
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of the server process and its children so far."""
-    proc = psutil.Process(pid)
+def _cpu(processes: Iterable[psutil.Process]) -> float:
+    """User and system CPU seconds so far of `processes`; one that has exited counts 0."""
     total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
+    for p in processes:
         try:
             t = p.cpu_times()
             total += t.user + t.system
-        except psutil.NoSuchProcess:
+        except psutil.Error:
             pass
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of the server process and its children so far."""
+    proc = psutil.Process(pid)
+    return _cpu([proc, *proc.children(recursive=True)])
 
 
 def postgres_cpu_seconds() -> float:
     """User and system CPU so far of every PostgreSQL process on this machine (the bench's
     database server is local); a backend that has exited no longer counts."""
-    total = 0.0
-    for p in psutil.process_iter(["name"]):
-        if p.info["name"] in ("postgres", "postmaster"):
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-    return total
+    return _cpu(
+        p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")
+    )
 
 
 def wrk_feeds(base: str, readers: Path, concurrency: int, seconds: int) -> dict[str, Any]:
