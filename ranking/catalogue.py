@@ -16,13 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-def rows_of(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """The position of each of `keys` in `sorted_keys` (ascending), -1 where absent."""
-    if not len(sorted_keys):
-        return np.full(len(keys), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return np.where(sorted_keys[at] == keys, at, -1).astype(np.int64)
+from ranking.keys import rows_of
 
 
 class PaperMeta(NamedTuple):

@@ -11,7 +11,8 @@ import faiss
 import numpy as np
 
 from ranking.ann import DEFAULT_ANN, AnnParams
-from ranking.catalogue import FactTable, rows_of
+from ranking.catalogue import FactTable
+from ranking.keys import rows_of
 
 
 def new_index(dim: int, approximate: bool, ann: AnnParams) -> faiss.Index:
@@ -151,7 +152,11 @@ class VectorIndex:
         costs a binary search of the snapshot per key)."""
         with self._lock:
             own = self._rows  # all papers without a snapshot, else those added since
-            found = np.fromiter((k in own for k in keys.tolist()), bool, len(keys))
+            found = (
+                np.fromiter((k in own for k in keys.tolist()), bool, len(keys))
+                if own
+                else np.zeros(len(keys), dtype=bool)
+            )
             if self.snapshot is None:
                 return found
             rest = np.flatnonzero(~found)
@@ -228,7 +233,11 @@ class VectorIndex:
         """
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
         with self._lock:
-            rows = np.fromiter((self._rows.get(k, -1) for k in keys), np.int64, len(keys))
+            rows = (
+                np.fromiter((self._rows.get(k, -1) for k in keys), np.int64, len(keys))
+                if self._rows
+                else np.full(len(keys), -1, dtype=np.int64)
+            )
             present = rows >= 0
             if present.any():
                 out[present] = self._index.reconstruct_batch(rows[present])

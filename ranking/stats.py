@@ -12,6 +12,7 @@ import numpy as np
 
 from ranking import collab
 from ranking.collab import NO_COLLABORATIVE, Collaborative, SparseScores
+from ranking.keys import find
 
 # Strength of the prior in smoothed rates: a paper's rate starts at the catalogue's rate
 # and moves towards its own as it collects impressions.
@@ -103,8 +104,7 @@ class PaperCounts:
     def lookup(self, keys: Iterable[int]) -> np.ndarray:
         """(len(keys), len(COUNTS)) counts of `keys`, zero for papers without a row."""
         k = np.fromiter(keys, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.keys, k), max(len(self.keys) - 1, 0))
-        found = (self.keys[at] == k) if len(self.keys) else np.zeros(len(k), dtype=bool)
+        at, found = find(self.keys, k)
         out = np.zeros((len(k), len(COUNTS)), dtype=np.int64)
         out[found] = self.values[at[found]]
         return out

@@ -174,3 +174,19 @@ def test_a_history_scores_the_sum_of_its_rows_entry_by_entry_or_densely(
     dense = np.asarray(weights[history].sum(axis=0)).ravel()
     assert got.keys.tolist() == keys[dense != 0].tolist()
     np.testing.assert_allclose(got.values, dense[dense != 0], rtol=1e-5)
+
+
+def test_fold_in_solves_the_least_squares_step_for_short_and_long_histories() -> None:
+    """Short histories take the Woodbury update of a once-inverted matrix, long ones the
+    direct solve: both give implicit's step, (YᵀY + λI + (α-1) Y_hᵀY_h) x = α Y_hᵀ 1."""
+    rng = np.random.default_rng(1)
+    items = rng.normal(size=(300, 16)).astype(np.float32)
+    keys = np.arange(1000, 1300, dtype=np.int64)
+    factors = collab.Factors.build(keys, items, regularization=0.3, alpha=7.0)
+    for size in (1, 5, 7, 8, 40):  # below half the factors (8) and from there on
+        chosen = rng.choice(300, size, replace=False)
+        seen = items[chosen].astype(np.float64)
+        a = factors.gram + 0.3 * np.eye(16) + 6.0 * seen.T @ seen
+        expected = np.linalg.solve(a, 7.0 * seen.sum(axis=0))
+        got = factors.fold_in(keys[chosen].tolist())
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
