@@ -10,12 +10,13 @@ index follower `forget`s every paper it sees change, and the next lookup reads i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from ranking.diversify import author_code, work_code
 from ranking.keys import rows_of
 
 
@@ -29,6 +30,68 @@ class PaperMeta(NamedTuple):
     abstract_chars: int
     published_epoch: float
     first_author: str = ""  # "" when the paper lists no authors
+
+
+class Facts(Protocol):
+    """What ranking reads about a paper: a `PaperMeta`, or `ranking.features.PaperFacts`
+    where no title or author is known (offline evaluation)."""
+
+    @property
+    def abstract_chars(self) -> int: ...
+
+    @property
+    def published_epoch(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FactColumns:
+    """The facts of a list of papers (a feed's candidates), one array each, aligned with
+    the list: no object per paper."""
+
+    known: np.ndarray  # (n,) bool: facts held; False for withdrawn or unknown papers
+    published: np.ndarray  # (n,) float64: seconds since the epoch
+    abstract_chars: np.ndarray  # (n,) int64
+    works: np.ndarray  # (n,) int64: `work_code` of the title (0: unknown)
+    authors: np.ndarray  # (n,) int64: `author_code` of the first author (0: unknown)
+
+    def take(self, rows: np.ndarray) -> FactColumns:
+        """The facts at `rows` (indexes or a boolean mask), in that order."""
+        return FactColumns(
+            self.known[rows],
+            self.published[rows],
+            self.abstract_chars[rows],
+            self.works[rows],
+            self.authors[rows],
+        )
+
+    @classmethod
+    def empty(cls, n: int) -> FactColumns:
+        return cls(
+            np.zeros(n, dtype=bool),
+            np.zeros(n, dtype=np.float64),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+        )
+
+    @classmethod
+    def of(cls, keys: Sequence[int], facts: Mapping[int, Facts]) -> FactColumns:
+        """From facts by key (known where present): `PaperMeta`s give works and authors."""
+        out = cls.empty(len(keys))
+        for i, key in enumerate(keys):
+            fact = facts.get(key)
+            if fact is not None:
+                out.fill(i, fact)
+        return out
+
+    def fill(self, i: int, fact: Facts) -> None:
+        """Row `i` from one paper's facts (a `PaperMeta` also gives its work and author)."""
+        self.known[i] = True
+        self.published[i] = fact.published_epoch
+        self.abstract_chars[i] = fact.abstract_chars
+        if isinstance(fact, PaperMeta):
+            self.works[i] = work_code(fact.title)
+            self.authors[i] = author_code(fact.first_author)
 
 
 @dataclass(frozen=True)
@@ -132,6 +195,10 @@ class FactCache:
         self.table = table
         self._valid = np.ones(len(table.keys), dtype=bool)  # rows no change has touched
         self._read: dict[int, PaperMeta] = {}
+        # The table's rows' `work_code`s and `author_code`s, made when first asked for
+        # (0: not yet, or a title that normalises to nothing).
+        self._works = np.zeros(len(table.keys), dtype=np.int64)
+        self._authors = np.zeros(len(table.keys), dtype=np.int64)
         # Counts `forget` calls: facts read before one may be stale, so they are not kept.
         self.generation = 0
 
@@ -153,6 +220,52 @@ class FactCache:
         hit[hit] = self._valid[rows[hit]]
         found.update((m.seq, m) for m in self.table.metas(rows[hit]))
         return found, wanted[~hit].tolist()
+
+    def missing(self, keys: np.ndarray) -> list[int]:
+        """Those of `keys` whose facts are neither in the table (unchanged) nor read since."""
+        rows = self.table.rows(keys)
+        hit = rows >= 0
+        hit[hit] = self._valid[rows[hit]]
+        return [k for k in keys[~hit].tolist() if k not in self._read]
+
+    def columns(
+        self,
+        keys: np.ndarray,
+        withdrawn: Collection[int] = (),
+        read: Mapping[int, PaperMeta] | None = None,
+    ) -> FactColumns:
+        """The facts of `keys` as arrays: from the table, the papers read since and `read`
+        (facts just read, whether or not kept); unknown for the others and for papers in
+        `withdrawn`. No object per paper: a feed asks for several hundred."""
+        rows = self.table.rows(keys)
+        hit = rows >= 0
+        hit[hit] = self._valid[rows[hit]]
+        out = FactColumns.empty(len(keys))
+        table_rows = rows[hit]
+        out.known[hit] = True
+        out.published[hit] = self.table.published[table_rows]
+        out.abstract_chars[hit] = self.table.abstract_chars[table_rows]
+        out.works[hit], out.authors[hit] = self._codes(table_rows)
+        if self._read or read:
+            for i in np.flatnonzero(~hit).tolist():
+                key = int(keys[i])
+                meta = self._read.get(key) or (read.get(key) if read else None)
+                if meta is not None:
+                    out.fill(i, meta)
+        if withdrawn:
+            gone = np.fromiter(withdrawn, dtype=np.int64, count=len(withdrawn))
+            out.known[np.isin(keys, gone)] = False
+        return out
+
+    def _codes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(work codes, author codes) of table rows, made for the rows that have none yet."""
+        works = self._works[rows]
+        todo = rows[works == 0]
+        if len(todo):
+            self._works[todo] = [work_code(t) for t in self.table.titles.take(todo)]
+            self._authors[todo] = [author_code(a) for a in self.table.authors.take(todo)]
+            works = self._works[rows]
+        return works, self._authors[rows]
 
     def keep(self, metas: Iterable[PaperMeta], generation: int) -> None:
         """Hold facts read when `generation` was current, unless a change came since."""

@@ -7,22 +7,33 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-# Memoised: a feed asks for every candidate's key, and the same titles come back feed
-# after feed (a pure function of the title, so a changed title is simply another entry).
-@lru_cache(maxsize=1 << 17)
 def work_key(title: str) -> str:
     """A title normalised so that versions of one work compare equal: Unicode-folded,
     case-folded, punctuation and spacing dropped ("Attention is all you need." ==
     "ATTENTION IS ALL YOU NEED")."""
     folded = unicodedata.normalize("NFKC", title).casefold()
     return _NOT_WORD.sub(" ", folded).strip()
+
+
+def work_code(title: str) -> int:
+    """`work_key(title)` as a number (0: no title, a work of its own), for comparing a
+    feed's candidates in one numpy step. Python's string hash: the same within one process,
+    which is as long as a code is kept (ranking.catalogue.FactCache)."""
+    key = work_key(title)
+    return (hash(key) or 1) if key else 0
+
+
+def author_code(name: str) -> int:
+    """A first author's name, spacing and case folded, as a number (0: unknown, never
+    capped); the same within one process, like `work_code`."""
+    folded = name.strip().casefold()
+    return (hash(folded) or 1) if folded else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +72,17 @@ def select(
     vectors: np.ndarray,
     k: int,
     relevance: float = 0.85,
-    works: Sequence[str] | None = None,
+    works: np.ndarray | None = None,
     duplicate_cosine: float | None = None,
 ) -> Selection:
     """`k` items chosen greedily by relevance·score − (1−relevance)·redundancy (MMR).
 
     Scores are rescaled to [0, 1] first so that `relevance` means the same for every
     ranker; redundancy is the highest cosine to an item already chosen. Once an item is
-    chosen, the items that are the same work leave the race: equal `works` keys (see
-    `work_key`), or a cosine of at least `duplicate_cosine` (None: no such test), and
-    their own duplicates in turn. So of a group of near-duplicates the best-ranked one
-    is kept.
+    chosen, the items that are the same work leave the race: equal `works` codes (see
+    `work_code`; 0 is unknown, equal to no other), or a cosine of at least
+    `duplicate_cosine` (None: no such test), and their own duplicates in turn. So of a
+    group of near-duplicates the best-ranked one is kept.
     """
     n = len(scores)
     k = min(k, n)
@@ -79,13 +90,6 @@ def select(
         return Selection([], frozenset())
     spread = float(scores.max() - scores.min())
     norm = (scores - scores.min()) / spread if spread > 0 else np.ones(n)
-    # Works as integer codes (0: unknown, never equal to another), compared in one step.
-    codes: dict[str, int] = {}
-    work = (
-        np.array([codes.setdefault(w, len(codes) + 1) if w else 0 for w in works])
-        if works is not None
-        else None
-    )
     similarities = _Similarities(vectors, scores)
     chosen: list[int] = []
     # relevance·score, -inf once an item is chosen or collapsed (out of the race).
@@ -109,8 +113,8 @@ def select(
         while frontier:
             item, item_similarity = frontier.pop()
             same = item_similarity >= duplicate_cosine if duplicate_cosine is not None else None
-            if work is not None and work[item]:
-                equal = work == work[item]
+            if works is not None and works[item]:
+                equal = works == works[item]
                 same = equal if same is None else same | equal
             if same is None:
                 continue
@@ -132,11 +136,11 @@ def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, relevance: float = 0.85
 
 
 def cap_per_page(
-    order: Sequence[int], authors: Sequence[str], page_size: int, cap: int
+    order: Sequence[int], authors: Sequence[int], page_size: int, cap: int
 ) -> list[int]:
     """`order` rearranged so that each page of `page_size` has at most `cap` items whose
-    first author (`authors[i]`, compared case-folded; "" means unknown and is never capped)
-    is the same. An item over the cap moves to the top of the next page, so the order
+    first author (`authors[i]`, an `author_code`; 0 means unknown and is never capped) is
+    the same. An item over the cap moves to the top of the next page, so the order
     changes as little as it can. When only over-cap items are left to fill a page, the
     list ends there (they are dropped), so pages stay whole. `cap` below 1 changes nothing."""
     if cap < 1 or page_size < 1:
@@ -144,12 +148,12 @@ def cap_per_page(
     pending = list(order)
     out: list[int] = []
     while pending:
-        counts: dict[str, int] = {}
+        counts: dict[int, int] = {}
         page: list[int] = []
         deferred: list[int] = []
         rest = iter(pending)
         for i in rest:
-            author = authors[i].strip().casefold()
+            author = authors[i]
             if author and counts.get(author, 0) >= cap:
                 deferred.append(i)
                 continue

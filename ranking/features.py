@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from ranking.candidates import SOURCES, Candidates
+from ranking.catalogue import FactColumns
 from ranking.collab import SparseScores
 from ranking.stats import COUNTS, CatalogueStats
 
@@ -68,17 +68,6 @@ def names_hash(names: Sequence[str] = NAMES) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 
-class Facts(Protocol):
-    """What the features read about a paper: `PaperFacts`, or a server's
-    `ranking.catalogue.PaperMeta` as it is (no copy per candidate)."""
-
-    @property
-    def abstract_chars(self) -> int: ...
-
-    @property
-    def published_epoch(self) -> float: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PaperFacts:
     abstract_chars: int
@@ -116,10 +105,11 @@ class Features:
 def build(
     candidates: Candidates,
     vectors: np.ndarray,
-    facts: Mapping[int, Facts],
+    facts: FactColumns,
     context: Context,
 ) -> Features:
-    """Feature rows for `candidates` (whose unit vectors are `vectors`, in order)."""
+    """Feature rows for `candidates` (whose unit vectors are `vectors` and facts `facts`,
+    in order)."""
     n = len(candidates)
     m = np.zeros((n, len(NAMES)), dtype=np.float32)
     col = {name: i for i, name in enumerate(NAMES)}
@@ -164,9 +154,9 @@ def build(
     for name in ("clicks_7d", "saves_7d", "clicks_30d", "saves_30d"):
         m[:, col[name]] = np.log1p(counts[:, COUNTS.index(name)])
     m[:, col["click_rate"]], m[:, col["save_rate"]] = context.stats.smoothed_rates(counts)
-    published = np.array([facts[k].published_epoch for k in keys], dtype=np.float64)
-    m[:, col["age_days"]] = np.log1p(np.maximum(context.now_epoch - published, 0.0) / 86_400)
-    m[:, col["abstract_chars"]] = np.log1p([facts[k].abstract_chars for k in keys])
+    age = np.maximum(context.now_epoch - facts.published, 0.0) / 86_400
+    m[:, col["age_days"]] = np.log1p(age)
+    m[:, col["abstract_chars"]] = np.log1p(facts.abstract_chars)
     m[:, col["history_size"]] = np.log1p(len(hist))
     m[:, col["reader_events"]] = np.log1p(context.reader_events)
     m[:, col["heuristic"]] = heuristic_score(m)

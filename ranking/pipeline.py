@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from ranking import features
 from ranking.candidates import DEFAULT_LIMITS, Candidates, Limits, gather
-from ranking.diversify import cap_per_page, select, work_key
+from ranking.catalogue import FactColumns, Facts
+from ranking.diversify import cap_per_page, select
 from ranking.explore import Slot, explore
 from ranking.index import VectorIndex
 from ranking.model import Ranker
@@ -59,26 +59,6 @@ class Variety:
     duplicate_cosine: float | None = None  # None: only equal normalised titles collapse
     author_cap: int = 0  # 0: no cap
     page_size: int = 0
-
-
-class Titled(Protocol):
-    """What tells papers apart as works and authors: `Work`, or a server's
-    `ranking.catalogue.PaperMeta` as it is."""
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def first_author(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    title: str
-    first_author: str = ""
-
-
-NO_WORK = Work("")
 
 
 def best_first(scores: Mapping[int, float], n: int) -> list[tuple[int, float]]:
@@ -190,45 +170,54 @@ def plan(
 
 
 def featurize(
-    plan: Plan, index: VectorIndex, facts: Mapping[int, features.Facts]
+    plan: Plan, index: VectorIndex, facts: FactColumns | Mapping[int, Facts]
 ) -> tuple[Candidates, np.ndarray, features.Features]:
     """(candidates, their vectors, their features), leaving out candidates that vanished
-    since planning (withdrawn, or without facts)."""
-    keys = plan.candidates.keys.tolist()
-    cands = plan.candidates.take(np.fromiter((k in facts for k in keys), bool, len(keys)))
+    since planning (withdrawn, or without facts). `facts`: of the plan's candidates, in
+    their order, or by key."""
+    cands, vectors, _, built = _featurize(plan, index, facts)
+    return cands, vectors, built
+
+
+def _featurize(
+    plan: Plan, index: VectorIndex, facts: FactColumns | Mapping[int, Facts]
+) -> tuple[Candidates, np.ndarray, FactColumns, features.Features]:
+    """`featurize`, with the kept candidates' facts."""
+    if not isinstance(facts, FactColumns):
+        facts = FactColumns.of(plan.candidates.keys.tolist(), facts)
+    cands, facts = plan.candidates.take(facts.known), facts.take(facts.known)
     present, vectors = index.vectors(cands.keys.tolist())
-    cands = cands.take(present)
-    vectors = vectors[present]
-    return cands, vectors, features.build(cands, vectors, facts, plan.context)
+    cands, facts, vectors = cands.take(present), facts.take(present), vectors[present]
+    return cands, vectors, facts, features.build(cands, vectors, facts, plan.context)
 
 
 def rank(
     plan: Plan,
     index: VectorIndex,
-    facts: Mapping[int, features.Facts],
+    facts: FactColumns | Mapping[int, Facts],
     ranker: Ranker,
     k: int,
     relevance: float = 0.85,
     explore_share: float = 0.0,
     rng: np.random.Generator | None = None,
     variety: Variety = Variety(),
-    works: Mapping[int, Titled] | None = None,
 ) -> list[Ranked]:
     """Score the plan's candidates with `ranker`, pick a diverse top `k` with one paper per
-    work (`works` by key: equal normalised titles, or `variety.duplicate_cosine`), give
-    each slot with probability `explore_share` to a random other candidate, and cap the
-    papers per first author on each page of `variety.page_size`. Exploration touches the
-    first page only."""
-    cands, vectors, built = featurize(plan, index, facts)
+    work (equal normalised titles, as `facts.works` codes them, or
+    `variety.duplicate_cosine`), give each slot with probability `explore_share` to a
+    random other candidate, and cap the papers per first author (`facts.authors`) on each
+    page of `variety.page_size`. Exploration touches the first page only. `facts`: of the
+    plan's candidates, in their order, or by key (facts without titles and authors
+    collapse and cap nothing)."""
+    cands, vectors, known, built = _featurize(plan, index, facts)
     scores = ranker.score(built.matrix) if cands else np.zeros(0, dtype=np.float32)
     keys = cands.keys.tolist()
-    identity: list[Titled] | None = [works.get(k, NO_WORK) for k in keys] if works else None
     chosen = select(
         scores,
         vectors,
         k,
         relevance,
-        works=[work_key(w.title) for w in identity] if identity else None,
+        works=known.works if known.works.any() else None,
         duplicate_cosine=variety.duplicate_cosine,
     )
     # Exploration fills slots of the first page only, from candidates not on it: so it keeps
@@ -245,11 +234,13 @@ def rank(
     )
     placed = {slot.index for slot in slots}
     slots += [Slot(i, 1.0, False) for i in chosen.order[page:] if i not in placed]
-    if identity and variety.author_cap > 0:
+    if variety.author_cap > 0 and known.authors.any():
         by_index = {slot.index: slot for slot in slots}
-        authors = [w.first_author for w in identity]
         capped = cap_per_page(
-            [s.index for s in slots], authors, variety.page_size or k, variety.author_cap
+            [s.index for s in slots],
+            known.authors.tolist(),
+            variety.page_size or k,
+            variety.author_cap,
         )
         slots = [by_index[i] for i in capped]
     out = []

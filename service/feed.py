@@ -34,6 +34,7 @@ from storage.feeds import (
     FeedInputs,
     paper_meta,
     plan_feed,
+    read_facts,
     read_inputs,
     withdrawn_since,
 )
@@ -79,9 +80,9 @@ async def serve_feed(
     # only passes the GIL back and forth (measured in the README, Scaling out). Several
     # worker processes give the parallelism.
     plan = plan_feed(rt.index, stats, inputs, now)
-    meta = await paper_meta(
-        rt.store, rt.facts, plan.candidates.keys.tolist() + plan.history_keys, withdrawn
-    )
+    candidates = plan.candidates.keys
+    papers = np.r_[candidates, np.asarray(plan.history_keys, np.int64)]
+    facts_read = await read_facts(rt.store, rt.facts, papers, withdrawn)
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()
     settings = rt.settings
@@ -93,14 +94,15 @@ async def serve_feed(
     ranked = pipeline.rank(
         plan,
         rt.index,
-        meta,  # as facts and as works: PaperMeta has what each needs
+        rt.facts.columns(candidates, withdrawn, facts_read),  # arrays: no object per candidate
         ranker,
         max(limit, settings.feed_depth),
         explore_share=settings.explore_share,
         rng=np.random.default_rng(request_id.int),  # replayable from the request id
         variety=variety,
-        works=meta,
     )
+    # Objects for the papers the feed names only: the ranked ones and the liked ones.
+    meta = paper_meta(rt.facts, [r.key for r in ranked] + plan.history_keys, withdrawn, facts_read)
     # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
     liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}
     titles = {k: meta[k].title for k in plan.history_keys if k in meta}

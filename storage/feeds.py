@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+import numpy as np
 
 from ranking import pipeline
 from ranking.catalogue import FactCache, PaperMeta
@@ -111,17 +114,28 @@ async def withdrawn_since(store: Store, horizon: int) -> set[int]:
     return {r["seq"] for r in await store.pool.fetch(sql("withdrawn_since"), horizon)}
 
 
-async def paper_meta(
-    store: Store, cache: FactCache, keys: list[int], withdrawn: set[int]
+async def read_facts(
+    store: Store, cache: FactCache, keys: np.ndarray, withdrawn: set[int]
+) -> dict[int, PaperMeta]:
+    """Facts about those of `keys` that `cache` lacks and `withdrawn` does not name, read
+    from PostgreSQL (papers withdrawn before are not found) and kept in `cache` unless a
+    paper changed meanwhile: one read for all of a feed's papers, usually none. A title
+    or author changed through another process shows once the index follower has seen the
+    change (PAPERFEED_EMBED_POLL_SECONDS)."""
+    missing = [k for k in cache.missing(keys) if k not in withdrawn]
+    if not missing:
+        return {}
+    generation = cache.generation
+    read = await store.papers_by_seq(missing, live_only=True)
+    cache.keep(read.values(), generation)
+    return read
+
+
+def paper_meta(
+    cache: FactCache, keys: list[int], withdrawn: set[int], read: Mapping[int, PaperMeta]
 ) -> dict[int, PaperMeta]:
     """Facts about the papers among `keys` neither in `withdrawn` nor withdrawn before:
-    from `cache`, and from PostgreSQL for those it does not hold (then kept). A title or
-    author changed through another process shows once the index follower has seen the
-    change (PAPERFEED_EMBED_POLL_SECONDS)."""
+    from `cache` and from `read` (what `read_facts` just read)."""
     found, missing = cache.known([k for k in keys if k not in withdrawn])
-    if missing:
-        generation = cache.generation
-        read = await store.papers_by_seq(missing, live_only=True)
-        cache.keep(read.values(), generation)
-        found |= read
+    found.update((k, read[k]) for k in missing if k in read)
     return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ranking.catalogue import FactCache, FactTable, PaperMeta
+from ranking.catalogue import FactCache, FactColumns, FactTable, PaperMeta
+from ranking.diversify import author_code, work_code
 
 
 def meta(seq: int, title: str = "", author: str = "") -> PaperMeta:
@@ -42,3 +43,25 @@ def test_the_cache_reads_again_what_changed_and_never_keeps_a_read_older_than_a_
     cache.forget([3])
     cache.keep([meta(3, "Stale")], before)
     assert cache.known([3]) == ({}, [3])
+
+
+def test_columns_give_the_same_facts_as_the_objects() -> None:
+    papers = [meta(1, "Attention Is All You Need", "Ada"), meta(2, "", "ada "), meta(4)]
+    cache = FactCache(FactTable.of(papers))
+    cache.keep([meta(5, "attention is all you need.", "Bo")], cache.generation)  # read since
+    keys = np.array([5, 4, 9, 1, 2, 6])  # 9: unknown; 6: just read, not kept
+    just_read = {6: meta(6, "Six")}
+    got = cache.columns(keys, withdrawn={4}, read=just_read)
+    assert got.known.tolist() == [True, False, False, True, True, True]  # 4 withdrawn
+    everything = {m.seq: m for m in [*papers, meta(5, "attention is all you need.", "Bo")]}
+    expected = FactColumns.of(keys.tolist(), everything | just_read)
+    for name in ("published", "abstract_chars", "works", "authors"):
+        column, wanted = getattr(got, name), getattr(expected, name)
+        assert column[got.known].tolist() == wanted[got.known].tolist(), name
+    # Versions of one work share a code, and so do spellings of one first author.
+    assert got.works[0] == got.works[3] == work_code("Attention is all you need") != 0
+    assert got.authors[3] == got.authors[4] == author_code("ADA") != 0
+    assert cache.columns(keys).known.tolist() == [True, True, False, True, True, False]
+    assert cache.missing(keys) == [9, 6]
+    cache.forget([1])  # changed: its row no longer answers
+    assert not cache.columns(np.array([1])).known[0] and cache.missing(np.array([1])) == [1]

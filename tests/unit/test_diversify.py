@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranking.diversify import cap_per_page, mmr, select, work_key
+from ranking.diversify import author_code, cap_per_page, mmr, select, work_code, work_key
 from tests.support import clustered
 
 
@@ -21,6 +21,8 @@ def test_versions_of_one_work_have_one_key() -> None:
     assert work_key("Attention Is All You Need") == work_key("  attention is all you need.")
     assert work_key("BERT: Pre-training") == work_key("BERT — pre‑training")
     assert work_key("Attention Is All You Need") != work_key("Attention is not all you need")
+    assert work_code("A Title.") == work_code("a title") != work_code("Another") != 0
+    assert work_code("") == work_code(" ... ") == 0  # no title: a work of its own
 
 
 def test_near_duplicates_collapse_to_the_best_ranked_one() -> None:
@@ -30,7 +32,8 @@ def test_near_duplicates_collapse_to_the_best_ranked_one() -> None:
     works = [f"paper {i}" for i in range(10)]
     works[7] = works[1]  # the same title under another id
     works[8] = works[3]  # ... and a duplicate of a duplicate (3 is 0's text)
-    chosen = select(scores, vectors, 10, relevance=1.0, works=works, duplicate_cosine=0.95)
+    codes = np.array([work_code(w) for w in works])
+    chosen = select(scores, vectors, 10, relevance=1.0, works=codes, duplicate_cosine=0.95)
     assert chosen.order == [1, 0, 2, 4, 5, 6, 9]
     assert chosen.collapsed == {3, 7, 8}
     # Without the tests, everything is kept.
@@ -83,7 +86,8 @@ def test_select_matches_mmr_spelled_out() -> None:
         scores = rng.normal(size=n).astype(np.float32)
         works = [f"w{rng.integers(0, n)}" if rng.random() < 0.7 else "" for _ in range(n)]
         k = int(rng.integers(1, n))
-        got = select(scores, vectors, k, 0.85, works=works, duplicate_cosine=0.95)
+        codes = np.array([work_code(w) for w in works])
+        got = select(scores, vectors, k, 0.85, works=codes, duplicate_cosine=0.95)
         assert (got.order, set(got.collapsed)) == reference_select(
             scores, vectors, k, 0.85, works, 0.95
         )
@@ -92,7 +96,7 @@ def test_select_matches_mmr_spelled_out() -> None:
 def test_no_page_has_more_than_the_cap_of_one_first_author() -> None:
     authors = ["Ada", "ada ", "Ada", "Bo", "Ada", "", "", "", "Cy", "Ada"]
     order = list(range(10))
-    capped = cap_per_page(order, authors, page_size=3, cap=1)
+    capped = cap_per_page(order, [author_code(a) for a in authors], page_size=3, cap=1)
     # Ada's third paper waits for the third page; her last two have no page left to fill
     # but one full of Ada: the list ends before them.
     assert capped == [0, 3, 5, 1, 6, 7, 2, 8]
@@ -101,5 +105,5 @@ def test_no_page_has_more_than_the_cap_of_one_first_author() -> None:
         named = [authors[i].strip().casefold() for i in page if authors[i].strip()]
         assert len(named) == len(set(named)), (page, capped)
     # Unknown authors ("") are never capped; cap 0 changes nothing.
-    assert cap_per_page(order, [""] * 10, 3, 1) == order
-    assert cap_per_page(order, authors, 3, 0) == order
+    assert cap_per_page(order, [author_code("")] * 10, 3, 1) == order
+    assert cap_per_page(order, [author_code(a) for a in authors], 3, 0) == order

@@ -7,6 +7,7 @@ import pytest
 
 from ranking import features
 from ranking.candidates import Candidates
+from ranking.catalogue import FactColumns
 from ranking.collab import CollabParams
 from ranking.stats import CatalogueStats, PaperStats
 from tests.support import PAPERS, READERS, clustered
@@ -31,7 +32,7 @@ def test_feature_rows_follow_the_names() -> None:
         {5: 3.0},
         7,
     )
-    built = features.build(cands, vectors[[5, 15]], facts, context)
+    built = features.build(cands, vectors[[5, 15]], FactColumns.of([5, 15], facts), context)
     row = dict(zip(features.NAMES, built.matrix[0], strict=True))
     other = dict(zip(features.NAMES, built.matrix[1], strict=True))
     assert row["sim_max"] == pytest.approx(max(vectors[5] @ vectors[0], vectors[5] @ vectors[1]))
@@ -75,7 +76,8 @@ def test_collaborative_scores_become_features() -> None:
     )
     cands = Candidates.of([(30, {"related": 0}, {}), (40, {"similar": 0}, {})])
     facts = {k: features.PaperFacts(0, 0.0) for k in (30, 40)}
-    built = features.build(cands, np.zeros((2, 4), np.float32), facts, context)
+    columns = FactColumns.of([30, 40], facts)
+    built = features.build(cands, np.zeros((2, 4), np.float32), columns, context)
     row = dict(zip(features.NAMES, built.matrix[0], strict=True))
     other = dict(zip(features.NAMES, built.matrix[1], strict=True))
     assert row["related_score"] == pytest.approx(0.25)
