@@ -281,6 +281,8 @@ def verify_collab(path: Path) -> dict[str, Any]:
 
 
 def _mapped(path: Path, name: str, entry: Mapping[str, Any]) -> np.ndarray:
+    """The array in file `name`, memory-mapped read only, as a plain view of the mapping:
+    np.memmap's own indexing costs microseconds a call, and a feed makes hundreds."""
     try:
         array: np.ndarray = np.load(path / name, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -290,7 +292,7 @@ def _mapped(path: Path, name: str, entry: Mapping[str, Any]) -> np.ndarray:
             f"{path / name} is {array.dtype.str}{list(array.shape)}, its manifest says "
             f"{entry['dtype']}{entry['shape']}"
         )
-    return array
+    return array.view(np.ndarray)  # its base is the mapping, which stays open with it
 
 
 def _table(keys: np.ndarray, arrays: Mapping[str, np.ndarray], prefix: str) -> NeighbourTable:
@@ -331,8 +333,6 @@ def load_snapshot(path: Path) -> Snapshot | None:
         index = _inner_product_index(path / CONTENT_INDEX)
         if index.d != int(content["dim"]):
             raise ArtifactError(f"{path / CONTENT_INDEX} does not match its manifest")
-        # Plain views of the mapped arrays: np.memmap's indexing costs microseconds a call.
-        plain = keys.view(np.ndarray)
         facts = None
         if any(name.startswith("facts.") for name in files):  # older artifacts have none
             arrays = {
@@ -340,8 +340,8 @@ def load_snapshot(path: Path) -> Snapshot | None:
                 for name, entry in files.items()
                 if name.startswith("facts.")
             }
-            facts = FactTable.of_arrays(plain, {k: v.view(np.ndarray) for k, v in arrays.items()})
-        return Snapshot(index, plain, str(content["model"]), int(content["horizon"]), facts)
+            facts = FactTable.of_arrays(keys, arrays)
+        return Snapshot(index, keys, str(content["model"]), int(content["horizon"]), facts)
     except KeyError as exc:
         raise ArtifactError(f"content index of {path} is incomplete: {exc}") from exc
     except ValueError as exc:

@@ -101,12 +101,17 @@ async def serve_feed(
         rng=np.random.default_rng(request_id.int),  # replayable from the request id
         variety=variety,
     )
-    # Objects for the papers the feed names only: the ranked ones and the liked ones.
-    meta = paper_meta(rt.facts, [r.key for r in ranked] + plan.history_keys, withdrawn, facts_read)
-    # Liked papers (events and onboarding picks) by key; topics (negative keys) have none.
-    liked_ids = {k: meta[k].id for k in plan.history_keys if k in meta}
-    titles = {k: meta[k].title for k in plan.history_keys if k in meta}
     cosaved = cosaved_index(plan, [r.key for r in ranked])
+    # The liked papers (events and onboarding picks) that explanations may name: the one
+    # an item is similar to, and a saved paper an item was saved with when it is the only
+    # one. Topics (negative keys) have no facts.
+    cited = {r.similar_to for r in ranked if r.similar_to is not None}
+    cited |= {saved[0] for saved in cosaved.values() if len(saved) == 1}
+    liked = [k for k in plan.history_keys if k in cited]
+    # Objects only for the papers the feed names: the ranked ones and those liked ones.
+    meta = paper_meta(rt.facts, [r.key for r in ranked] + liked, withdrawn, facts_read)
+    liked_ids = {k: meta[k].id for k in liked if k in meta}
+    titles = {k: meta[k].title for k in liked if k in meta}
     kept = [
         KeptItem(
             key=r.key,

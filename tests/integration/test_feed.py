@@ -222,7 +222,7 @@ async def test_servers_never_fit_and_swap_to_the_fit_jobs_artifact(
             await asyncio.sleep(0.02)
         models = runtime.stats.models
         assert len(models.related) == len(models.ease) == 3 and models.factors is not None
-        assert models.cosaves and isinstance(models.related.keys, np.memmap)
+        assert models.cosaves and isinstance(models.related.keys.base, np.memmap)  # mapped
         # The feed records the statistics and collaborative versions it was ranked with.
         feed = (await client.get("/v1/users/reader0/feed?limit=3")).json()
         logged = await client.fetchval(
