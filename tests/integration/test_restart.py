@@ -14,6 +14,7 @@ from tests.support import (
     running_app,
     runtime_of,
     server_folder,
+    side_store,
     topic_papers,
     wait_indexed,
 )
@@ -35,6 +36,32 @@ async def test_index_is_rebuilt_from_stored_vectors_without_embedding(
         after = (await second.get("/v1/search?q=robot walking policy&limit=5")).json()
         assert after == before
         assert runtime_of(second).worker.embedded == 0  # nothing was embedded again
+
+
+async def test_papers_wait_for_a_vector_when_theirs_is_missing_stale_or_of_another_model(
+    settings: Settings, embedder: Embedder
+) -> None:
+    async with running_app(settings, embedder) as client:
+        await client.post("/v1/papers", json={"papers": topic_papers()[:4]})
+        await wait_indexed(client)
+        await client.delete(f"/v1/papers/{topic_papers()[3]['id']}")
+    assert settings.database_url is not None
+    async with side_store(settings.database_url) as store:
+        seqs = [r["seq"] for r in await store.pool.fetch("SELECT seq FROM papers ORDER BY seq")]
+        assert await store.pending_embeddings(embedder.name, 10) == []
+        # Another server's model (sorting before or after this one's): every live paper,
+        # oldest first, as many as asked for.
+        for other in ("a-model", "zz-model"):
+            waiting = await store.pending_embeddings(other, 2)
+            assert [p.seq for p in waiting] == seqs[:2]
+            assert [p.seq for p in await store.pending_embeddings(other, 10)] == seqs[:3]
+        await store.pool.execute(
+            "UPDATE papers SET content_hash = 'changed' WHERE seq = $1", seqs[1]
+        )
+        await store.pool.execute("UPDATE papers SET embedding_model = NULL WHERE seq = $1", seqs[2])
+        waiting = await store.pending_embeddings(embedder.name, 10)
+        assert [p.seq for p in waiting] == seqs[1:3]
+        assert waiting[0].content_hash == "changed"
 
 
 async def test_embedded_database_when_no_url_is_set(settings: Settings, embedder: Embedder) -> None:
