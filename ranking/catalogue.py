@@ -215,17 +215,13 @@ class FactCache:
         if not rest:
             return found, []
         wanted = np.asarray(rest, dtype=np.int64)
-        rows = self.table.rows(wanted)
-        hit = rows >= 0
-        hit[hit] = self._valid[rows[hit]]
+        rows, hit = self._rows(wanted)
         found.update((m.seq, m) for m in self.table.metas(rows[hit]))
         return found, wanted[~hit].tolist()
 
     def missing(self, keys: np.ndarray) -> list[int]:
         """Those of `keys` whose facts are neither in the table (unchanged) nor read since."""
-        rows = self.table.rows(keys)
-        hit = rows >= 0
-        hit[hit] = self._valid[rows[hit]]
+        _, hit = self._rows(keys)
         return [k for k in keys[~hit].tolist() if k not in self._read]
 
     def columns(
@@ -237,9 +233,7 @@ class FactCache:
         """The facts of `keys` as arrays: from the table, the papers read since and `read`
         (facts just read, whether or not kept); unknown for the others and for papers in
         `withdrawn`. No object per paper: a feed asks for several hundred."""
-        rows = self.table.rows(keys)
-        hit = rows >= 0
-        hit[hit] = self._valid[rows[hit]]
+        rows, hit = self._rows(keys)
         out = FactColumns.empty(len(keys))
         table_rows = rows[hit]
         out.known[hit] = True
@@ -256,6 +250,13 @@ class FactCache:
             gone = np.fromiter(withdrawn, dtype=np.int64, count=len(withdrawn))
             out.known[np.isin(keys, gone)] = False
         return out
+
+    def _rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(each key's table row, whether that row answers: present and unchanged)."""
+        rows = self.table.rows(keys)
+        hit = rows >= 0
+        hit[hit] = self._valid[rows[hit]]
+        return rows, hit
 
     def _codes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(work codes, author codes) of table rows, made for the rows that have none yet."""
