@@ -81,7 +81,8 @@ async def serve_feed(
     # worker processes give the parallelism.
     plan = plan_feed(rt.index, stats, inputs, now)
     candidates = plan.candidates.keys
-    papers = np.r_[candidates, np.asarray(plan.history_keys, np.int64)]
+    liked = np.asarray(plan.history_keys, np.int64)
+    papers = np.r_[candidates, liked[liked >= 0]]  # topics (negative keys) are no papers
     facts_read = await read_facts(rt.store, rt.facts, papers, withdrawn)
     ranker = rt.ranker  # read once: a model swap mid-request must not mix versions
     request_id = uuid.uuid4()
@@ -107,11 +108,11 @@ async def serve_feed(
     # one. Topics (negative keys) have no facts.
     cited = {r.similar_to for r in ranked if r.similar_to is not None}
     cited |= {saved[0] for saved in cosaved.values() if len(saved) == 1}
-    liked = [k for k in plan.history_keys if k in cited]
+    named = [k for k in plan.history_keys if k in cited]
     # Objects only for the papers the feed names: the ranked ones and those liked ones.
-    meta = paper_meta(rt.facts, [r.key for r in ranked] + liked, withdrawn, facts_read)
-    liked_ids = {k: meta[k].id for k in liked if k in meta}
-    titles = {k: meta[k].title for k in liked if k in meta}
+    meta = paper_meta(rt.facts, [r.key for r in ranked] + named, withdrawn, facts_read)
+    liked_ids = {k: meta[k].id for k in named if k in meta}
+    titles = {k: meta[k].title for k in named if k in meta}
     kept = [
         KeptItem(
             key=r.key,
