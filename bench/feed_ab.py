@@ -137,15 +137,23 @@ def python_of(args: argparse.Namespace, label: str) -> str:
     return chosen.get(label, sys.executable)
 
 
+def world_env(world: Path, database_url: str, port: int, workers: int) -> dict[str, str]:
+    """The settings that serve kept world `world` (its database at `database_url`) on
+    `port` with `workers` processes (shared with bench/feed_profile.py)."""
+    return {
+        "PAPERFEED_DATABASE_URL": database_url,
+        "PAPERFEED_DATA_DIR": str(world / "data"),
+        "PAPERFEED_PORT": str(port),
+        "PAPERFEED_WORKERS": str(workers),
+        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
+    }
+
+
 def serve_env(args: argparse.Namespace, label: str, port: int) -> dict[str, str]:
     """The settings of checkout `label`'s server on the world: --env, then its --root-env."""
-    env = {
-        "PAPERFEED_DATABASE_URL": args.database_url,
-        "PAPERFEED_DATA_DIR": str(args.world / "data"),
-        "PAPERFEED_PORT": str(port),
-        "PAPERFEED_WORKERS": str(args.workers),
-        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
-    } | dict(e.split("=", 1) for e in args.env)
+    env = world_env(args.world, args.database_url, port, args.workers) | dict(
+        e.split("=", 1) for e in args.env
+    )
     for e in args.root_env:
         owner, setting = e.split(":", 1)
         if owner == label:

@@ -63,13 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     if spy is None:
         raise SystemExit("py-spy is not installed: make install puts it in .venv")
     port = free_port()
-    env = {
-        "PAPERFEED_DATABASE_URL": args.database_url,
-        "PAPERFEED_DATA_DIR": str(args.world / "data"),
-        "PAPERFEED_PORT": str(port),
-        "PAPERFEED_WORKERS": "1",  # one process serves in place: the one to sample
-        "PAPERFEED_SHUTDOWN_GRACE_SECONDS": "0",
-    }
+    # One worker: the server process serves in place, and it is the one to sample.
+    env = feed_ab.world_env(args.world, args.database_url, port, workers=1)
     server = feed_ab.start(args.root.resolve(), env, 1, args.world / "serve-profile.log")
     base = f"http://127.0.0.1:{port}"
     readers = args.world / "readers.txt"
