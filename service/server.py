@@ -65,7 +65,7 @@ def limit_threads(settings: Settings) -> None:
 
 def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     """Serve until SIGTERM (drained, exit code 0) or Ctrl-C, in `settings.workers`
-    processes (one per core by default) listening on one port; `demo_key_id`: the
+    processes (one per core by default) sharing one listening socket; `demo_key_id`: the
     demo key whose id the demo routes lend to the reader tokens they mint.
 
     Worker processes are forked from a fork server that has imported the heavy libraries
@@ -89,46 +89,9 @@ def serve(settings: Settings, demo_key_id: str | None = None) -> None:
     config = uvicorn.Config(
         "unused", host=settings.host, port=settings.port, log_config=logging_config(settings)
     )
-    if spreads_connections():
-        # Bound and never listened on: it holds the port (and resolves port 0) for the
-        # workers' own sockets, and receives no connections itself.
-        listener = reuse_port(settings.host, settings.port)
-        shared = msgspec.structs.replace(shared, port=listener.getsockname()[1])
-        supervisor = Supervisor(shared, listener, workers, demo_key_id, own_sockets=True)
-    else:
-        supervisor = Supervisor(shared, config.bind_socket(), workers, demo_key_id)
-    sys.exit(supervisor.run())
-
-
-def spreads_connections() -> bool:
-    """Whether the kernel spreads a port's connections evenly over the listening sockets
-    bound to it with SO_REUSEPORT (Linux does; macOS and the BSDs do not)."""
-    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
-
-
-def reuse_port(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) with SO_REUSEPORT, not yet listening.
-
-    Each worker listens on one of its own: the kernel then hands each new connection to
-    one of them by a hash of its addresses. On one shared socket the worker that wakes
-    first accepts, and a load tool's burst of keep-alive connections could all go to one
-    worker while the other idled (16 against 0 in two of three runs counted with `ss`).
-    A socket joins the port once its worker listens, after the app has started; when a
-    worker dies, the connections still waiting on its socket are reset (or moved to a
-    sibling where net.ipv4.tcp_migrate_req = 1), where a shared socket kept them for the
-    others."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        log.error("cannot listen on %s:%d: %s", host, port, exc)
-        sys.exit(STARTUP_FAILURE)
-    sock.set_inheritable(True)
-    return sock
+    listener = config.bind_socket()
+    code = Supervisor(shared, listener, workers, demo_key_id).run()
+    sys.exit(code)
 
 
 def _serve_here(
@@ -160,17 +123,15 @@ def _serve_here(
 
 
 def _worker(
-    settings: Settings, listener: socket.socket | None, demo_key_id: str | None, supervisor: int
+    settings: Settings, listener: socket.socket, demo_key_id: str | None, supervisor: int
 ) -> None:
-    """A worker process: one server on the supervisor's socket, or (`listener` None) on a
-    socket of its own bound to the same port (`reuse_port`)."""
+    """A worker process: one server on the supervisor's socket."""
     configure_logs(settings)
     signal.signal(signal.SIGTERM, _exit_zero)
     # Ctrl-C reaches every process of the terminal's group: uvicorn stops for it while
     # serving and raises it again when done; by then it needs no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    own = reuse_port(settings.host, settings.port) if listener is None else tcp(listener)
-    if not _serve_here(settings, own, demo_key_id, supervisor):
+    if not _serve_here(settings, tcp(listener), demo_key_id, supervisor):
         sys.exit(STARTUP_FAILURE)
 
 
@@ -216,10 +177,8 @@ PRELOAD = (
 
 
 class Supervisor:
-    """Starts `count` worker processes on one port, replaces any that dies, and on SIGTERM
-    or Ctrl-C passes SIGTERM on, so that each drains, and waits for them. The workers
-    listen on `listener`, or with `own_sockets` each on its own socket bound to the port
-    that `listener` holds (`reuse_port`)."""
+    """Starts `count` worker processes on one listening socket, replaces any that dies,
+    and on SIGTERM or Ctrl-C passes SIGTERM on, so that each drains, and waits for them."""
 
     def __init__(
         self,
@@ -227,12 +186,9 @@ class Supervisor:
         listener: socket.socket,
         count: int,
         demo_key_id: str | None,
-        *,
-        own_sockets: bool = False,
     ) -> None:
         self.settings = settings
         self.listener = listener
-        self.own_sockets = own_sockets
         self.count = count
         self.demo_key_id = demo_key_id
         # Forked, not spawned: each spawned worker imported torch and the rest on its own,
@@ -245,12 +201,7 @@ class Supervisor:
     def _start(self) -> multiprocessing.process.BaseProcess:
         process = self.context.Process(
             target=_worker,
-            args=(
-                self.settings,
-                None if self.own_sockets else self.listener,
-                self.demo_key_id,
-                os.getpid(),
-            ),
+            args=(self.settings, self.listener, self.demo_key_id, os.getpid()),
             name="paperfeed-worker",
         )
         process.start()
@@ -272,14 +223,7 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
         processes.extend(self._start() for _ in range(self.count))
-        host, port = self.listener.getsockname()[:2]
-        log.info(
-            "serving http://%s:%d with %d worker processes: %s",
-            host,
-            port,
-            self.count,
-            [p.pid for p in processes],
-        )
+        log.info("serving with %d worker processes: %s", self.count, [p.pid for p in processes])
         failed = False
         while not self.stop.wait(0.5):
             for i, process in enumerate(processes):
