@@ -198,10 +198,11 @@ def event_chunks(
     scale: Scale,
     plan: EventPlan,
     published: np.ndarray,
+    seq: np.ndarray,
     now_s: float,
     rng: np.random.Generator,
 ) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
-    """Chunks of event records (and the saves among them)."""
+    """Chunks of event records (and the saves among them); `seq`: each paper's index key."""
     for start in range(0, scale.events, 10 * CHUNK // 2):
         n = min(10 * CHUNK // 2, scale.events - start)
         readers = np.minimum(np.searchsorted(plan.reader_cdf, rng.random(n)), scale.readers - 1)
@@ -219,15 +220,22 @@ def event_chunks(
         micros = ((occurred - PG_EPOCH_S) * 1e6).astype(np.int64).tolist()
         kinds = np.where(saves, "save", "click").tolist()
         records = [
-            (f"w{start + i:08d}", f"r{r:06d}", f"w{p:07d}", k, t)
-            for i, (r, p, k, t) in enumerate(
-                zip(readers.tolist(), papers.tolist(), kinds, micros, strict=True)
+            (f"w{start + i:08d}", f"r{r:06d}", f"w{p:07d}", q, k, t)
+            for i, (r, p, q, k, t) in enumerate(
+                zip(
+                    readers.tolist(),
+                    papers.tolist(),
+                    seq[papers].tolist(),
+                    kinds,
+                    micros,
+                    strict=True,
+                )
             )
         ]
         yield records, int(saves.sum())
 
 
-EVENT_COLUMNS = ["event_id", "user_id", "paper_id", "type", "occurred_at"]
+EVENT_COLUMNS = ["event_id", "user_id", "paper_id", "paper_seq", "type", "occurred_at"]
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -289,9 +297,13 @@ async def generate(
         for row in indexes:
             await conn.execute(f'DROP INDEX "{row["indexname"]}"')
         plan = plan_events(scale, topics, rng)
+        # Each event carries its paper's index key, as the server's insert writes it.
+        seq = np.zeros(scale.papers, dtype=np.int64)
+        numbered = await conn.fetch("SELECT substr(id, 2)::int AS n, seq FROM papers")
+        seq[[r["n"] for r in numbered]] = [r["seq"] for r in numbered]
         saves = 0
         with tqdm(total=scale.events, desc="events", unit="", disable=not progress) as bar:
-            for records, chunk_saves in event_chunks(scale, plan, published, now_s, rng):
+            for records, chunk_saves in event_chunks(scale, plan, published, seq, now_s, rng):
                 await conn.copy_records_to_table("events", records=records, columns=EVENT_COLUMNS)
                 saves += chunk_saves
                 bar.update(len(records))

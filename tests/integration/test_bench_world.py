@@ -40,6 +40,11 @@ async def test_a_tiny_world_has_its_counts_and_loadable_vectors(database_url: st
             """SELECT count(*) FROM events e JOIN papers p ON p.id = e.paper_id
                WHERE e.occurred_at < p.published_at OR e.occurred_at > now()"""
         )
+        # Each event carries its paper's index key, as the server's own insert writes it.
+        assert not await conn.fetchval(
+            """SELECT count(*) FROM events e JOIN papers p ON p.id = e.paper_id
+               WHERE e.paper_seq IS DISTINCT FROM p.seq"""
+        )
         # Skewed: the busiest reader and the most popular paper stand far above the mean.
         top_reader = await conn.fetchval(
             "SELECT max(n) FROM (SELECT count(*) n FROM events GROUP BY user_id) t"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from storage.store import Store
 from tests.support import AppClient, event
 
 
@@ -90,3 +91,30 @@ async def test_a_unix_timestamp_is_not_a_time(catalogue: AppClient) -> None:
     assert rejected["id"] == "unix"
     assert "Expected `datetime`, got `int` - at `$.occurred_at`" in rejected["reason"]
     assert await stored_events(catalogue) == 0
+
+
+async def test_stored_events_carry_their_papers_key_for_the_readers_history(
+    catalogue: AppClient,
+) -> None:
+    batch = {"events": [event(f"k{i}", "u1", f"rl-{i}", "save") for i in range(3)]}
+    assert (await catalogue.post("/v1/events", json=batch)).json()["accepted"] == 3
+    assert not await catalogue.fetchval(
+        """SELECT count(*) FROM events e JOIN papers p ON p.id = e.paper_id
+           WHERE e.paper_seq IS DISTINCT FROM p.seq"""
+    )
+    # An event stored before the key was kept (migration 0013) is looked up instead.
+    await catalogue.fetchval("UPDATE events SET paper_seq = NULL WHERE event_id = 'k1'")
+    store = await Store.connect(catalogue.database_url or "", max_size=1)
+    try:
+        history = await store.user_history("u1", 10)
+    finally:
+        await store.close()
+    seqs = dict(await _papers_seq(catalogue, [f"rl-{i}" for i in range(3)]))
+    assert sorted((h.paper_id, h.seq) for h in history) == sorted(seqs.items())
+
+
+async def _papers_seq(client: AppClient, ids: list[str]) -> list[tuple[str, int]]:
+    rows = await client.fetchval(
+        "SELECT array_agg(ARRAY[id, seq::text]) FROM papers WHERE id = ANY($1)", ids
+    )
+    return [(i, int(s)) for i, s in rows]
