@@ -102,11 +102,11 @@ def gather(
     parts: list[Part] = []
 
     if len(interests):
-        scores, keys = index.search(interests, limits.per_interest + len(hidden))
-        valid = (keys >= 0) & ~np.isin(keys, hidden_keys)
-        rank = np.cumsum(valid, axis=1) - 1  # the search answers live papers only
-        kept = valid & (rank < limits.per_interest)
-        parts.append((SIMILAR, keys[kept], rank[kept], scores[kept].astype(np.float64)))
+        # The search leaves hidden papers out itself (and answers live papers only).
+        scores, keys = index.search(interests, limits.per_interest, exclude=hidden_keys)
+        valid = keys >= 0
+        rank = np.cumsum(valid, axis=1) - 1
+        parts.append((SIMILAR, keys[valid], rank[valid], scores[valid].astype(np.float64)))
 
     listed: list[Part] = []  # the other sources' papers, before asking the index which it holds
     for name, ranked, limit in (

@@ -13,7 +13,7 @@ in place, without a copy.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from ranking.ann import DEFAULT_ANN, AnnParams
-from ranking.index import matrix_index, search_params
+from ranking.index import matrix_index, search_params, without
 from ranking.keys import find
 
 
@@ -314,12 +314,17 @@ class Factors:
         """(YᵀY + λI)⁻¹, made at the first fold-in (f×f, 0.5 MB at 256 factors)."""
         return np.linalg.inv(self.gram + self.regularization * np.eye(self.dim))
 
-    def top(self, taste: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        """Up to `limit` (key, score) pairs with the highest inner product, best first."""
+    def top(
+        self, taste: np.ndarray, limit: int, exclude: Collection[int] = ()
+    ) -> list[tuple[int, float]]:
+        """Up to `limit` (key, score) pairs with the highest inner product, best first,
+        leaving out the papers in `exclude`."""
         if not len(taste) or not len(self.keys) or limit <= 0:
             return []
         k = min(limit, len(self))
-        params = search_params(self.search, k)
+        pos, hit = find(self.keys, list(exclude))
+        selector = without(None, pos[hit])
+        params = search_params(self.search, k, selector)
         scores, rows = self.search.search(taste[None, :].astype(np.float32), k, params=params)
         keep = rows[0] >= 0
         return list(zip(self.keys[rows[0][keep]].tolist(), scores[0][keep].tolist(), strict=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -51,6 +51,24 @@ def search_params(
         params = faiss.SearchParameters()
     params.sel = selector  # the caller keeps the selector (and its bitmap) alive
     return params
+
+
+def without(selector: faiss.IDSelector | None, rows: np.ndarray) -> faiss.IDSelector | None:
+    """`selector` (None: every row) less `rows` (-1s ignored). Filtering in the search
+    keeps a hidden paper out of the results without asking for k + hidden results, which
+    would widen an HNSW search as much. Keep the result referenced while searching."""
+    rows = np.unique(rows[rows >= 0]).astype(np.int64)
+    if not len(rows):
+        return selector
+    # FAISS holds bare pointers: each selector keeps the ones it is made of alive.
+    batch = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))  # copies the rows
+    negated: Any = faiss.IDSelectorNot(batch)
+    negated.referenced_objects = [batch]
+    if selector is None:
+        return cast(faiss.IDSelector, negated)
+    both: Any = faiss.IDSelectorAnd(selector, negated)
+    both.referenced_objects = [selector, negated]
+    return cast(faiss.IDSelector, both)
 
 
 @dataclass(frozen=True)
@@ -203,9 +221,13 @@ class VectorIndex:
             self._bury([int(k) for k in keys])
             self._maintain()
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, keys) per query row; missing slots have key -1."""
+    def search(
+        self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, keys) per query row, leaving out the keys in `exclude`; missing
+        slots have key -1."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        excluded = np.zeros(0, np.int64) if exclude is None else np.asarray(exclude, np.int64)
         with self._lock:
             k = min(k, len(self))
             if k == 0:
@@ -213,14 +235,17 @@ class VectorIndex:
                 return empty.astype(np.float32), empty.astype(np.int64)
             ours = None
             if self._rows:
-                params = search_params(self._index, k, self._selector)
+                own = [self._rows.get(key, -1) for key in excluded.tolist()]
+                selector = without(self._selector, np.array(own, dtype=np.int64))
+                params = search_params(self._index, k, selector)
                 scores, rows = self._index.search(queries, k, params=params)
                 ours = scores, np.where(rows >= 0, self._row_key[rows], -1)
             if self.snapshot is None or not self._base_live:
                 assert ours is not None
                 return ours
             base = self.snapshot
-            params = search_params(base.index, k, self._base_selector)
+            selector = without(self._base_selector, base.rows(excluded))
+            params = search_params(base.index, k, selector)
             scores, rows = base.index.search(queries, k, params=params)
             theirs = scores, np.where(rows >= 0, base.keys[rows], -1)
         return theirs if ours is None else best_of(ours, theirs, k)

@@ -146,7 +146,7 @@ def plan(
     related = context.related.top(limits.related + len(excluded))
     ease = context.ease.top(limits.ease + len(excluded))
     als = stats.models.factors
-    factors = als.top(context.taste, limits.factors + len(excluded)) if als else []
+    factors = als.top(context.taste, limits.factors, exclude=excluded) if als else []
     cands = gather(
         index,
         context.interests,

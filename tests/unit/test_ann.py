@@ -115,6 +115,15 @@ def test_factor_search_uses_the_graph_and_matches_exact_inner_products(
     assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
     exact_factors = Factors.build(keys, items, 0.01, 1.0)
     assert type(exact_factors.search).__name__ == "IndexFlatIP"
+    # Papers left out by the search itself (hidden from the reader): still 20 answers,
+    # the best of the others, from the graph and from the exact index alike.
+    hidden = [k for k, _ in top[::2]] + [99_999]
+    for searched in (factors, exact_factors):
+        rest = searched.top(taste, 20, exclude=hidden)
+        assert len(rest) == 20 and not {k for k, _ in rest} & set(hidden)
+        kept = np.setdiff1d(np.arange(len(items)), np.array(hidden[:-1]) - 500)
+        truth = kept[exact(items[kept], taste[None, :], 20)[0]] + 500
+        assert recall(np.array([[k for k, _ in rest]]), truth[None, :]) >= 0.95
 
 
 def test_recall_at_100_on_citeulike_papers(shared_data: Path, embedder: Embedder) -> None:

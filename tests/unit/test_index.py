@@ -109,6 +109,18 @@ def test_an_index_over_a_snapshot_answers_as_one_index_of_the_same_papers(
         assert set(got.tolist()) == set(want.tolist())
     assert not set(found.ravel().tolist()) & {int(k) for k in removed}
 
+    # Papers the search leaves out itself (of the snapshot, replaced, added since, and one
+    # it never held): the answer of an index without them, k a query all the same.
+    hidden = [int(keys[20]), int(replaced[1]), 2003, 2005, 424_242]
+    rest = {k: v for k, v in current.items() if k not in hidden}
+    without = VectorIndex(16)
+    without.upsert(list(rest), np.stack(list(rest.values())))
+    scores, found = index.search(queries, 10, exclude=np.array(hidden))
+    expected_scores, expected = without.search(queries, 10)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+    for got, want in zip(found, expected, strict=True):
+        assert set(got.tolist()) == set(want.tolist())
+
     present, got_vectors = index.vectors([int(replaced[0]), int(removed[0]), int(keys[20]), 2003])
     assert present.tolist() == [True, False, True, True]
     np.testing.assert_allclose(got_vectors[0], new_vectors[0], atol=1e-6)
