@@ -27,6 +27,7 @@ The first run embeds CiteULike-a (about 4 minutes on 2 cores). Writes JSON to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -230,6 +231,38 @@ def sample_catalogue(cache_dir: Path, seed: int) -> dict[str, Any]:
     )
 
 
+def kept_rows(indexed: np.ndarray, papers: np.ndarray) -> np.ndarray:
+    """The rows in `indexed` (ascending paper numbers) of those of `papers` it holds."""
+    if not len(indexed):
+        return np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(indexed, papers), len(indexed) - 1)
+    rows: np.ndarray = pos[indexed[pos] == papers]
+    return rows
+
+
+def hidden_recall(
+    search: Any, base: np.ndarray, queries: np.ndarray, hidden: Sequence[np.ndarray]
+) -> dict[str, Any]:
+    """Recall of `search(query, rows)` (the keys it finds, which are rows of `base` here)
+    against the exact top K of `base` less those rows, query by query: the search a feed
+    makes, with the reader's hidden papers filtered out inside it."""
+    found, truth, times = [], [], []
+    for query, rows in zip(queries, hidden, strict=True):
+        started = time.perf_counter()
+        found.append(np.asarray(search(query[None, :], rows)))
+        times.append(time.perf_counter() - started)
+        scores = base @ query
+        scores[rows] = -np.inf
+        truth.append(np.argsort(-scores, kind="stable")[:K])
+    hits = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
+    return {
+        "queries": len(queries),
+        "left_out_median": int(statistics.median(len(rows) for rows in hidden)),
+        f"recall@{K}": round(float(np.mean(hits)) / K, 4),
+        "query_ms_median": round(1000 * statistics.median(times), 3),
+    }
+
+
 def profiles(vectors: np.ndarray, saves: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
     """Each reader's interest vector: the normalised mean of their saved papers."""
     return unit(np.stack([vectors[saves[u].indices].mean(axis=0) for u in users]))
@@ -269,6 +302,15 @@ def citeulike(cache_dir: Path, seed: int, full: bool) -> dict[str, Any]:
             index, queries, exact_top(base, queries, K)
         )
         print("evaluation", name, result["evaluation"][name], flush=True)
+    # As a feed searches: the reader's saved papers filtered out inside the search.
+    left_out = "reader profiles, saved papers left out"
+    result["evaluation"][left_out] = hidden_recall(
+        lambda q, rows: index.search(q, K, exclude=rows)[1][0],
+        base,
+        profiles(vectors, saves, test_users),
+        [kept_rows(indexed, saves[u].indices) for u in test_users],
+    )
+    print("evaluation", left_out, result["evaluation"][left_out], flush=True)
     result["withdrawn_10pct"] = withdraw(index, base, vectors[test_papers], K, seed)
     if full:
         result["ivf"] = ivf(base, vectors[test_papers], exact_top(base, vectors[test_papers], K))
@@ -315,6 +357,16 @@ def factor_search(
     queries = np.stack([factors.fold_in(saves[u].indices.tolist()) for u in users])
     exact = faiss.IndexFlatIP(factors.dim)
     exact.add(factors.items)
+    # As a feed searches: `Factors.top` with the reader's saved papers filtered out.
+    graph = dataclasses.replace(
+        factors, search=matrix_index(factors.items, replace(ann.for_factors(), min_papers=0))
+    )
+    left_out = hidden_recall(
+        lambda q, rows: [key for key, _ in graph.top(q[0], K, exclude=rows)],
+        factors.items,
+        queries,
+        [saves[u].indices for u in users],
+    )
     return {
         "items": len(keys),
         "factors": factors.dim,
@@ -323,6 +375,7 @@ def factor_search(
         "queries": len(queries),
         "exact_query_ms_median": timed_queries(lambda q, k: exact.search(q, k)[1], queries, K)[1],
         "evaluation": graph_run(ann.for_factors(), queries),
+        "evaluation, saved papers left out": left_out,
     }
 
 
