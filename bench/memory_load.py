@@ -10,7 +10,8 @@ them the same way. Each run starts `paperfeed serve` from a checkout and records
 worker's own memory (private anonymous pages and private copies of file pages: what a
 further worker costs; see bench/run.py) at start, after `wrk` at concurrency 16 for
 --feeds seconds, after `bench/events_load.py` (4 clients, batches of 500) for --events
-seconds, and after --idle seconds more; with the feeds' and the events' throughput.
+seconds, every few seconds for --idle seconds more, and at their end; with the feeds' and
+the events' throughput.
 Writes JSON to --out.
 """
 
@@ -32,6 +33,7 @@ from bench.feed_ab import checkouts, python_of, revision, serve_checkout, world_
 from bench.run import server_memory
 
 ROOT = Path(__file__).resolve().parent.parent
+IDLE_STEP = 3.0  # seconds between readings while idle
 
 
 def own(pid: int) -> list[float]:
@@ -63,8 +65,16 @@ def one(args: argparse.Namespace, label: str, root: Path) -> dict[str, Any]:
             "cpu_us_per_event": events["cpu_us_per_event"],
         }
         result["after_events"] = own(proc.pid)
-        time.sleep(args.idle)
+        # Every few seconds while idle: the statistics refresh and malloc's trim each run
+        # every 30 s, and one reading may fall on either side of them.
+        idle: list[tuple[float, list[float]]] = []
+        started = time.monotonic()
+        while (waited := time.monotonic() - started) < args.idle:
+            idle.append((round(waited, 1), own(proc.pid)))
+            time.sleep(min(IDLE_STEP, args.idle - waited))
+        result["idle_trace"] = idle
         result["after_idle"] = own(proc.pid)
+        result["idle_max"] = max(max(mb) for _, mb in [*idle, (0, result["after_idle"])])
         return result
     finally:
         feed_http.stop_server(proc)

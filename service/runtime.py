@@ -164,6 +164,10 @@ class Runtime:
             # catalogue's): only its times and recent counts are needed next time.
             self._counted = replace(read, settled=EMPTY_COUNTS)
             self._set_stats(stamp, snapshot)
+            if self.settings.malloc_trim_seconds > 0:
+                # The refresh's temporaries (counts of every paper, several copies) are
+                # freed now: hand them back at once, not at the next periodic trim.
+                memory.trim()
             metrics.STATS_REFRESH.observe(time.monotonic() - started)
         self.observe()
         return self.stats
