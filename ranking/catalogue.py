@@ -125,11 +125,16 @@ class FactTable:
     authors: TextColumn  # first authors
     abstract_chars: np.ndarray  # (n,) int32
     published: np.ndarray  # (n,) float64: seconds since the epoch
+    # `work_code`s of the titles and `author_code`s of the first authors, made once by the
+    # fit (None in older artifacts: a server makes them as it needs them).
+    work_codes: np.ndarray | None = None  # (n,) int64
+    author_codes: np.ndarray | None = None  # (n,) int64
 
     def __post_init__(self) -> None:
         n = len(self.keys)
+        codes = [c for c in (self.work_codes, self.author_codes) if c is not None]
         if any(len(c.offsets) != n + 1 for c in (self.ids, self.titles, self.authors)) or any(
-            len(a) != n for a in (self.abstract_chars, self.published)
+            len(a) != n for a in (self.abstract_chars, self.published, *codes)
         ):
             raise ValueError("a fact table needs one entry per key in every column")
 
@@ -146,11 +151,15 @@ class FactTable:
             TextColumn.of(m.first_author for m in ordered),
             np.array([m.abstract_chars for m in ordered], dtype=np.int32),
             np.array([m.published_epoch for m in ordered], dtype=np.float64),
+            np.array([work_code(m.title) for m in ordered], dtype=np.int64),
+            np.array([author_code(m.first_author) for m in ordered], dtype=np.int64),
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Its arrays by name (the keys excluded: they are the content index's)."""
         out = {"abstract_chars": self.abstract_chars, "published": self.published}
+        if self.work_codes is not None and self.author_codes is not None:
+            out |= {"work_codes": self.work_codes, "author_codes": self.author_codes}
         for name in COLUMNS:
             column: TextColumn = getattr(self, name)
             out[f"{name}.offsets"], out[f"{name}.blob"] = column.offsets, column.blob
@@ -161,7 +170,16 @@ class FactTable:
         ids, titles, authors = (
             TextColumn(arrays[f"{n}.offsets"], arrays[f"{n}.blob"]) for n in COLUMNS
         )
-        return cls(keys, ids, titles, authors, arrays["abstract_chars"], arrays["published"])
+        return cls(
+            keys,
+            ids,
+            titles,
+            authors,
+            arrays["abstract_chars"],
+            arrays["published"],
+            arrays.get("work_codes"),
+            arrays.get("author_codes"),
+        )
 
     def rows(self, keys: np.ndarray) -> np.ndarray:
         """The row of each key, -1 for a key not in the table."""
@@ -195,10 +213,16 @@ class FactCache:
         self.table = table
         self._valid = np.ones(len(table.keys), dtype=bool)  # rows no change has touched
         self._read: dict[int, PaperMeta] = {}
-        # The table's rows' `work_code`s and `author_code`s, made when first asked for
-        # (0: not yet, or a title that normalises to nothing).
-        self._works = np.zeros(len(table.keys), dtype=np.int64)
-        self._authors = np.zeros(len(table.keys), dtype=np.int64)
+        # The table's rows' `work_code`s and `author_code`s: the table's own, or (a table
+        # without them) made when first asked for (0: not yet, or a title that normalises
+        # to nothing).
+        if table.work_codes is not None and table.author_codes is not None:
+            self._lazy = False
+            self._works, self._authors = table.work_codes, table.author_codes
+        else:
+            self._lazy = True
+            self._works = np.zeros(len(table.keys), dtype=np.int64)
+            self._authors = np.zeros(len(table.keys), dtype=np.int64)
         # Counts `forget` calls: facts read before one may be stale, so they are not kept.
         self.generation = 0
 
@@ -261,7 +285,7 @@ class FactCache:
     def _codes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(work codes, author codes) of table rows, made for the rows that have none yet."""
         works = self._works[rows]
-        todo = rows[works == 0]
+        todo = rows[works == 0] if self._lazy else rows[:0]
         if len(todo):
             self._works[todo] = [work_code(t) for t in self.table.titles.take(todo)]
             self._authors[todo] = [author_code(a) for a in self.table.authors.take(todo)]

@@ -3,6 +3,7 @@ collapse), and a cap on papers by one first author per page."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,19 +22,26 @@ def work_key(title: str) -> str:
     return _NOT_WORD.sub(" ", folded).strip()
 
 
+def stable_code(text: str) -> int:
+    """A non-empty string as a number in [1, 2**63): blake2b, so the same in every process
+    and every run (Python's own string hash is not), and the fit can store the codes that
+    servers compare with the ones they make for papers added since."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "little") >> 1) or 1
+
+
 def work_code(title: str) -> int:
     """`work_key(title)` as a number (0: no title, a work of its own), for comparing a
-    feed's candidates in one numpy step. Python's string hash: the same within one process,
-    which is as long as a code is kept (ranking.catalogue.FactCache)."""
+    feed's candidates in one numpy step."""
     key = work_key(title)
-    return (hash(key) or 1) if key else 0
+    return stable_code(key) if key else 0
 
 
 def author_code(name: str) -> int:
     """A first author's name, spacing and case folded, as a number (0: unknown, never
-    capped); the same within one process, like `work_code`."""
+    capped), stable like `work_code`."""
     folded = name.strip().casefold()
-    return (hash(folded) or 1) if folded else 0
+    return stable_code(folded) if folded else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,3 +65,18 @@ def test_columns_give_the_same_facts_as_the_objects() -> None:
     assert cache.missing(keys) == [9, 6]
     cache.forget([1])  # changed: its row no longer answers
     assert not cache.columns(np.array([1])).known[0] and cache.missing(np.array([1])) == [1]
+
+
+def test_a_table_without_codes_makes_the_same_ones() -> None:
+    # The fit stores each paper's work and author codes; an older artifact has none, and a
+    # server makes them as it needs them: the same numbers.
+    papers = [meta(1, "Attention Is All You Need", "Ada"), meta(2, "", "ada "), meta(4, "X")]
+    table = FactTable.of(papers)
+    assert table.work_codes is not None and table.work_codes[0] == work_code(papers[0].title)
+    arrays = {k: v for k, v in table.arrays().items() if not k.endswith("_codes")}
+    older = FactTable.of_arrays(table.keys, arrays)
+    assert older.work_codes is None and older.author_codes is None
+    keys = np.array([4, 1, 2, 9])
+    new, old = FactCache(table).columns(keys), FactCache(older).columns(keys)
+    assert new.works.tolist() == old.works.tolist() and new.works[0] != 0 == new.works[3]
+    assert new.authors.tolist() == old.authors.tolist() and new.authors[1] == new.authors[2]

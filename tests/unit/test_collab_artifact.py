@@ -164,6 +164,10 @@ def test_the_content_index_round_trips_mapped_and_checked(tmp_path: Path) -> Non
         and mapped_file(loaded.facts.titles.blob) == "facts.titles.blob.npy"
     )
     assert loaded.facts.metas(loaded.rows(np.array([40]))) == facts.metas(np.array([3]))
+    # So are the works' and first authors' codes the fit made (no work per server).
+    assert loaded.facts.work_codes is not None and facts.work_codes is not None
+    assert mapped_file(loaded.facts.work_codes) == "facts.work_codes.npy"
+    assert loaded.facts.work_codes.tolist() == facts.work_codes.tolist()
     assert load_snapshot(write_collab(tmp_path, "collab-d", fitted, {})) is None
     (path / "content.faiss").write_bytes(b"not an index")
     with pytest.raises(ArtifactError, match=r"content\.faiss"):

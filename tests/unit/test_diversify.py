@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from ranking.diversify import author_code, cap_per_page, mmr, select, work_code, work_key
@@ -23,6 +27,19 @@ def test_versions_of_one_work_have_one_key() -> None:
     assert work_key("Attention Is All You Need") != work_key("Attention is not all you need")
     assert work_code("A Title.") == work_code("a title") != work_code("Another") != 0
     assert work_code("") == work_code(" ... ") == 0  # no title: a work of its own
+
+
+def test_codes_are_the_same_in_every_process() -> None:
+    # The fit stores codes that servers compare with codes they make themselves: Python's
+    # own string hash differs between processes (PYTHONHASHSEED).
+    script = "from ranking.diversify import *; print(work_code('A Title'), author_code('Ada'))"
+    here = f"{work_code('a title.')} {author_code(' ADA')}"
+    for seed in ("1", "2"):
+        env = os.environ | {"PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True
+        )
+        assert run.stdout.split() == here.split(), run.stderr
 
 
 def test_near_duplicates_collapse_to_the_best_ranked_one() -> None:
