@@ -194,7 +194,12 @@ class SparseScores:
         if limit <= 0 or not len(self.keys):
             return []
         limit = min(limit, len(self.keys))
-        part = np.argpartition(-self.values, limit - 1)[:limit]
+        # The limit-th best value, then every paper above it and the smallest keys at it
+        # (keys ascend): a partition alone would pick among equal scores at random.
+        threshold = -np.partition(-self.values, limit - 1)[limit - 1]
+        above = np.flatnonzero(self.values > threshold)
+        at = np.flatnonzero(self.values == threshold)[: limit - len(above)]
+        part = np.concatenate([above, at])
         order = part[np.lexsort((self.keys[part], -self.values[part]))]
         return list(zip(self.keys[order].tolist(), self.values[order].tolist(), strict=True))
 
@@ -388,12 +393,13 @@ class CosaveLists(Mapping[int, dict[int, int]]):
         rows, at = self._entries(history)
         return self.papers[rows], self.papers[self.indices[at]], self.counts[at]
 
-    def scores(self, history: Sequence[int]) -> dict[int, float]:
+    def scores(self, history: Sequence[int]) -> SparseScores:
         """For every paper co-saved with the history: the number of (reader, history
-        paper) pairs that saved it too (each history paper counted as often as given)."""
+        paper) pairs that saved it too (each history paper counted as often as given).
+        Arrays, not a dict: a history of a hundred papers has thousands of co-saves."""
         _, at = self._entries(history)
         if not len(at):
-            return {}
+            return SparseScores()
         total = len(at)
         neighbours, counts = self.indices[at], self.counts[at]
         if len(self.papers) <= 64 * total:  # a dense sum over the papers beats sorting
@@ -403,7 +409,7 @@ class CosaveLists(Mapping[int, dict[int, int]]):
         else:
             cols, inverse = np.unique(neighbours, return_inverse=True)
             sums = np.bincount(inverse, weights=counts)
-        return dict(zip(self.papers[cols].tolist(), sums.tolist(), strict=True))
+        return SparseScores(self.papers[cols], sums.astype(np.float32))  # keys ascending
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int | np.integer):

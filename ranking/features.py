@@ -6,7 +6,7 @@ Changing `NAMES` changes the feature set: a model trained on other names is refu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,7 +83,7 @@ class Context:
     interests: np.ndarray  # (k, dim)
     now_epoch: float
     stats: CatalogueStats
-    cosave: Mapping[int, float]  # candidate key -> co-save score with the history
+    cosave: SparseScores  # co-save scores with the history (item-kNN)
     reader_events: int
     related: SparseScores = field(default_factory=SparseScores)  # RP3beta with the history
     taste: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # ALS
@@ -139,7 +139,7 @@ def build(
         m[:, col[f"rank_{source}"]] = np.where(found[:, j], candidates.ranks[:, j], MISSING_RANK)
     m[:, col["n_sources"]] = found.sum(axis=1)
     keys = candidates.keys.tolist()
-    cosave = np.array([context.cosave.get(k, 0.0) for k in keys], dtype=np.float32)
+    cosave = context.cosave.lookup(keys)
     m[:, col["cosave"]] = np.log1p(cosave)
     m[:, col["cosave_share"]] = cosave / max(float(cosave.max()), 1.0)
     m[:, col["related_score"]] = related = context.related.lookup(keys)

@@ -61,15 +61,6 @@ class Variety:
     page_size: int = 0
 
 
-def best_first(scores: Mapping[int, float], n: int) -> list[tuple[int, float]]:
-    """The `n` best (key, score) pairs, best first, ties by key: one numpy sort, however
-    many papers were scored (only the best few are read)."""
-    keys = np.fromiter(scores.keys(), np.int64, len(scores))
-    values = np.fromiter(scores.values(), np.float64, len(scores))
-    order = np.lexsort((keys, -values))[:n]
-    return list(zip(keys[order].tolist(), values[order].tolist(), strict=True))
-
-
 @dataclass(frozen=True, slots=True)
 class Ranked:
     key: int
@@ -141,7 +132,7 @@ def plan(
         history_scale=np.array(scale, dtype=np.float32),
     )
     excluded = set(hidden) | profile.excluded
-    collaborative = best_first(cosave, limits.collaborative + len(excluded))
+    collaborative = cosave.top(limits.collaborative + len(excluded))
     popular = stats.popular(limits.popular + len(excluded))
     related = context.related.top(limits.related + len(excluded))
     ease = context.ease.top(limits.ease + len(excluded))

@@ -203,7 +203,7 @@ class CatalogueStats:
             )
         )
 
-    def cosave_scores(self, history: Iterable[int]) -> dict[int, float]:
+    def cosave_scores(self, history: Iterable[int]) -> SparseScores:
         """For every paper co-saved with the history: the number of (reader, history paper)
         pairs that saved it too; the item-kNN signal."""
         return self.models.cosaves.scores(list(history))

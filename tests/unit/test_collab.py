@@ -150,12 +150,17 @@ def test_co_save_scores_sum_the_history_rows() -> None:
     for key in [10, 30, 10, 99]:  # repeated and unknown papers, as a history may have
         for neighbour, together in lists.get(key, {}).items():
             naive[neighbour] = naive.get(neighbour, 0.0) + together
-    assert lists.scores([10, 30, 10, 99]) == naive == {20: 3.0, 30: 2.0, 10: 1.0}
-    assert lists.scores([99]) == lists.scores([]) == {}
+    assert as_dict(lists.scores([10, 30, 10, 99])) == naive == {20: 3.0, 30: 2.0, 10: 1.0}
+    assert as_dict(lists.scores([99])) == as_dict(lists.scores([])) == {}
     # Few entries among many papers: summed by sorting them instead of over every paper.
     pairs = np.arange(200)
     sparse = collab.cosave_lists(*collab.save_matrix(pairs // 2, pairs), k=5)
-    assert sparse.scores([0, 3, 0]) == {1: 2.0, 2: 1.0}
+    assert as_dict(sparse.scores([0, 3, 0])) == {1: 2.0, 2: 1.0}
+
+
+def as_dict(scores: SparseScores) -> dict[int, float]:
+    assert (np.diff(scores.keys) > 0).all()  # keys ascending, as lookups need
+    return dict(zip(scores.keys.tolist(), scores.values.tolist(), strict=True))
 
 
 @pytest.mark.parametrize("history", [[3], [3, 7, 11], list(range(0, 2000, 10))])

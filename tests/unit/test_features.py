@@ -8,7 +8,7 @@ import pytest
 from ranking import features
 from ranking.candidates import Candidates
 from ranking.catalogue import FactColumns
-from ranking.collab import CollabParams
+from ranking.collab import CollabParams, SparseScores
 from ranking.stats import CatalogueStats, PaperStats
 from tests.support import PAPERS, READERS, clustered
 
@@ -29,7 +29,7 @@ def test_feature_rows_follow_the_names() -> None:
         vectors[:1],
         86_400.0 * 10,
         stats,
-        {5: 3.0},
+        SparseScores(np.array([5]), np.array([3.0], np.float32)),
         7,
     )
     built = features.build(cands, vectors[[5, 15]], FactColumns.of([5, 15], facts), context)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ranking import features
+from ranking.collab import SparseScores
 from ranking.index import VectorIndex
 from ranking.model import HeuristicRanker
-from ranking.pipeline import best_first, plan, rank
+from ranking.pipeline import plan, rank
 from ranking.profile import Interaction
 from ranking.stats import CatalogueStats, PaperStats
 from tests.support import clustered
@@ -29,12 +30,11 @@ def test_pipeline_ranks_the_liked_cluster_first_for_a_reader() -> None:
     assert ranked[0].features.shape == (len(features.NAMES),)
 
 
-def test_best_first_is_the_head_of_a_full_sort_by_score_then_key() -> None:
+def test_top_scores_are_the_head_of_a_full_sort_by_score_then_key() -> None:
     rng = np.random.default_rng(0)
-    scores = {
-        int(k): float(s) for k, s in zip(rng.permutation(500), rng.integers(0, 9, 500), strict=True)
-    }
-    full = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    assert best_first(scores, 40) == full[:40]
-    assert best_first(scores, 1000) == full
-    assert best_first({}, 5) == []
+    keys, values = np.arange(500), rng.integers(0, 9, 500).astype(np.float32)
+    scores = SparseScores(keys, values)
+    full = sorted(zip(keys.tolist(), values.tolist(), strict=True), key=lambda kv: (-kv[1], kv[0]))
+    assert scores.top(40) == full[:40]
+    assert scores.top(1000) == full
+    assert SparseScores().top(5) == []
