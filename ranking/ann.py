@@ -40,7 +40,7 @@ class AnnParams:
 # Chosen on CiteULike-a validation readers' folded-in vectors (bench/ann_recall.py).
 FACTOR_M = 48
 FACTOR_EF_CONSTRUCTION = 200
-FACTOR_EF_SEARCH = 256
+FACTOR_EF_SEARCH = 192
 
 
 DEFAULT_ANN = AnnParams()

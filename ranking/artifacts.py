@@ -155,7 +155,8 @@ def _csr_arrays(prefix: str, table: NeighbourTable) -> dict[str, np.ndarray]:
 
 
 def collab_arrays(models: Collaborative) -> dict[str, np.ndarray]:
-    """The arrays of a fit, by file stem (`keys`: the papers every table is over)."""
+    """The arrays of a fit, by file stem (`keys`: the papers every table is over, but
+    EASE's, which is over the papers in `ease.keys`)."""
     keys = models.related.keys
     arrays = {
         "keys": np.ascontiguousarray(keys, dtype=np.int64),
@@ -164,6 +165,7 @@ def collab_arrays(models: Collaborative) -> dict[str, np.ndarray]:
         "cosaves.data": models.cosaves.counts,
         **_csr_arrays("related", models.related),
         **_csr_arrays("ease", models.ease),
+        "ease.keys": np.ascontiguousarray(models.ease.keys, dtype=np.int64),
     }
     if models.factors is not None:
         arrays["factors.items"] = models.factors.items
@@ -379,7 +381,8 @@ def load_collab(path: Path) -> Collaborative:
             cosaves=cosaves,
             related=_table(keys, arrays, "related"),
             factors=factors,
-            ease=_table(keys, arrays, "ease"),
+            # Older artifacts hold EASE over every paper of `keys`.
+            ease=_table(arrays.get("ease.keys", keys), arrays, "ease"),
             version=str(manifest["version"]),
         )
     except (KeyError, RuntimeError) as exc:  # RuntimeError: FAISS could not read its file

@@ -227,6 +227,16 @@ class NeighbourTable:
     def __len__(self) -> int:
         return len(self.keys)
 
+    @classmethod
+    def compact(cls, keys: np.ndarray, weights: sp.csr_matrix) -> NeighbourTable:
+        """The table of `weights` (over `keys`) over only the papers that have weights.
+        EASE's covers the most saved papers (20,000 of a million): summing a history's
+        rows densely over those is a pass over 20,000 numbers instead of a sort of
+        their entries (1.3 ms a feed at 1M papers)."""
+        weights = sp.csr_matrix(weights)
+        used = np.union1d(np.flatnonzero(np.diff(weights.indptr)), weights.indices)
+        return cls(keys[used], sp.csr_matrix(weights[used][:, used], dtype=np.float32))
+
     def positions(self, keys: Sequence[int]) -> np.ndarray:
         """Rows of the papers in `keys` that the table has (others are skipped)."""
         pos, hit = find(self.keys, list(keys))
@@ -565,5 +575,5 @@ def fit(
         cosaves=cosaves,
         related=NeighbourTable(keys, sp.csr_matrix(related, dtype=np.float32)),
         factors=factors,
-        ease=NeighbourTable(keys, ease),
+        ease=NeighbourTable.compact(keys, ease),
     )

@@ -121,8 +121,12 @@ def interests(
         closeness[seeds] = np.inf
         seeds.append(int(np.argmin(closeness)))
     centroids = vectors[seeds].copy()
+    previous = None
     for _ in range(iterations):
         assign = np.argmax(vectors @ centroids.T, axis=1)
+        if previous is not None and np.array_equal(assign, previous):
+            break  # converged: the same members give the same centroids from here on
+        previous = assign
         for c in range(k):
             members = assign == c
             if members.any():

@@ -181,6 +181,24 @@ def test_a_history_scores_the_sum_of_its_rows_entry_by_entry_or_densely(
     np.testing.assert_allclose(got.values, dense[dense != 0], rtol=1e-5)
 
 
+def test_a_compact_table_scores_as_the_full_one() -> None:
+    # Weights among 50 of 2,000 papers (as EASE keeps the most saved): the compact table
+    # is over those 50 only, and every history scores the same.
+    rng = np.random.default_rng(2)
+    used = np.sort(rng.choice(2000, 50, replace=False))
+    full = sp.lil_matrix((2000, 2000), dtype=np.float32)
+    for j, row in enumerate(used[:40]):  # the last 10 are only ever neighbours, never rows
+        neighbours = np.unique(np.r_[used[40 + j % 10], rng.choice(used, 4, replace=False)])
+        full[row, neighbours] = rng.normal(size=len(neighbours))
+    keys = np.arange(0, 4000, 2)
+    whole, compact = NeighbourTable(keys, sp.csr_matrix(full)), NeighbourTable.compact(keys, full)
+    assert compact.keys.tolist() == keys[used].tolist() and compact.weights.shape == (50, 50)
+    for history in ([], [keys[used[0]]], keys[used[:30]].tolist(), [1, 2, 4, 6]):
+        want, got = whole.scores(history), compact.scores(history)
+        assert got.keys.tolist() == want.keys.tolist()
+        np.testing.assert_allclose(got.values, want.values, rtol=1e-6)
+
+
 def test_fold_in_solves_the_least_squares_step_for_short_and_long_histories() -> None:
     """Short histories take the Woodbury update of a once-inverted matrix, long ones the
     direct solve: both give implicit's step, (YᵀY + λI + (α-1) Y_hᵀY_h) x = α Y_hᵀ 1."""
