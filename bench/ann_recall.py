@@ -319,7 +319,7 @@ def citeulike(cache_dir: Path, seed: int, full: bool) -> dict[str, Any]:
 
 
 FACTOR_SHAPES = ((16, 40), (32, 80), (48, 200))
-FACTOR_EF_SEARCH = (128, 256, 512)
+FACTOR_EF_SEARCH = (128, 192, 256, 512)
 
 
 def factor_search(

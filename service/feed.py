@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,12 @@ REASONS = {"related": "collaborative", "factors": "collaborative", "ease": "coll
 
 def reasons(sources: list[str]) -> list[str]:
     """The distinct reasons behind a paper's candidate sources, in the sources' order."""
-    return list(dict.fromkeys(REASONS.get(s, s) for s in sources))
+    return list(_reasons(tuple(sources)))
+
+
+@functools.cache  # a feed asks for a hundred papers, of a few dozen source combinations
+def _reasons(sources: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(REASONS.get(s, s) for s in sources))
 
 
 # Where a feed is shown, logged with it: the JSON API, the e-mail digest, the Atom feed.
