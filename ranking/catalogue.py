@@ -285,7 +285,9 @@ class FactCache:
     def _codes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(work codes, author codes) of table rows, made for the rows that have none yet."""
         works = self._works[rows]
-        todo = rows[works == 0] if self._lazy else rows[:0]
+        if not self._lazy:  # the fit made them all
+            return works, self._authors[rows]
+        todo = rows[works == 0]
         if len(todo):
             self._works[todo] = [work_code(t) for t in self.table.titles.take(todo)]
             self._authors[todo] = [author_code(a) for a in self.table.authors.take(todo)]
